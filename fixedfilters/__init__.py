@@ -1,0 +1,39 @@
+"""fixedfilters: OpenCV-exact fixed-filter layers for Keras 3.
+
+Sobel, Scharr, Laplacian, Gaussian and any user kernel, held as non-trainable weights that never
+change during training, with outputs equal to OpenCV's for the same call and border.
+"""
+
+from fixedfilters import initializers, kernels
+from fixedfilters.borders import BORDERS
+from fixedfilters.layers import (
+    Filter2D,
+    FilterBank,
+    FixedFilter,
+    FixedLayer,
+    GaussianBlur,
+    Laplacian,
+    Scharr,
+    Sobel,
+    SobelMagnitude,
+    edge_stem,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "BORDERS",
+    "kernels",
+    "initializers",
+    "FixedLayer",
+    "FixedFilter",
+    "Sobel",
+    "Scharr",
+    "Laplacian",
+    "GaussianBlur",
+    "Filter2D",
+    "SobelMagnitude",
+    "FilterBank",
+    "edge_stem",
+]

@@ -1,0 +1,407 @@
+"""The fixed filter layers: Sobel, Scharr, Laplacian, GaussianBlur, Filter2D, SobelMagnitude.
+
+Weight layout
+-------------
+Separable layers (``Sobel``, ``Scharr``, ``Laplacian``, ``GaussianBlur``, ``SobelMagnitude``)
+hold two non-trainable weights:
+
+* ``kernel_x``, shape ``(terms, kw)``: the horizontal 1-D factor of each term;
+* ``kernel_y``, shape ``(terms, kh)``: the vertical 1-D factor of each term.
+
+Term ``t`` correlates each plane with ``outer(kernel_y[t], kernel_x[t])``, exactly the pair
+``cv2.getDerivKernels`` / ``cv2.getGaussianKernel`` return. Sobel, Scharr and GaussianBlur have
+one term; Laplacian has two (``d2/dx2`` and ``d2/dy2``), summed; SobelMagnitude has two (``d/dx``
+and ``d/dy``), combined as ``sqrt(gx**2 + gy**2)``. ``Filter2D`` holds one weight, ``kernel`` of
+shape ``(kh, kw)``. ``scale`` and ``delta`` are configuration, applied after the correlation:
+``out = scale * correlate(x) + delta`` as in OpenCV.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from keras import ops
+from keras.saving import register_keras_serializable
+
+from fixedfilters import kernels
+from fixedfilters.layers.base import FixedFilter, check_real
+from fixedfilters.ops import correlate2d, sep_correlate
+
+__all__ = [
+    "SeparableFilter",
+    "Sobel",
+    "Scharr",
+    "Laplacian",
+    "GaussianBlur",
+    "Filter2D",
+    "SobelMagnitude",
+]
+
+
+class SeparableFilter(FixedFilter):
+    """A sum (or magnitude) of separable correlations, taps in ``kernel_x``/``kernel_y``.
+
+    Subclasses set ``self._terms`` (a list of ``(kx, ky)`` 1-D NumPy arrays, all ``kx`` of one
+    length and all ``ky`` of one length) and ``self._combine`` (``"sum"`` or ``"magnitude"``).
+    """
+
+    _combine = "sum"
+
+    def __init__(self, *, scale: float = 1.0, delta: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = check_real("scale", scale)
+        self.delta = check_real("delta", delta)
+
+    def _initial_taps(self) -> dict[str, np.ndarray]:
+        return {
+            "kernel_x": np.stack([kx for kx, _ in self._terms]),
+            "kernel_y": np.stack([ky for _, ky in self._terms]),
+        }
+
+    @property
+    def kernel_x(self):
+        """The ``(terms, kw)`` weight of horizontal factors (after ``build``)."""
+        return self._taps["kernel_x"]
+
+    @property
+    def kernel_y(self):
+        """The ``(terms, kh)`` weight of vertical factors (after ``build``)."""
+        return self._taps["kernel_y"]
+
+    def _filter(self, x):
+        kx, ky = self.kernel_x, self.kernel_y
+        outs = [sep_correlate(x, kx[t], ky[t], **self._common) for t in range(len(self._terms))]
+        if self._combine == "magnitude":
+            gx, gy = outs
+            out = ops.sqrt(gx * gx + gy * gy)
+        else:
+            out = outs[0]
+            for extra in outs[1:]:
+                out = out + extra
+        if self.scale != 1.0:
+            out = out * ops.cast(self.scale, out.dtype)
+        if self.delta != 0.0:
+            out = out + ops.cast(self.delta, out.dtype)
+        return out
+
+    def kernel2d(self) -> np.ndarray:
+        """The 2-D kernel (sum of terms) from the current weights, ``scale`` not applied.
+
+        For ``SobelMagnitude`` (not linear) this is ``None``.
+        """
+        if self._combine != "sum":
+            return None
+        if not self.built:
+            taps = self._initial_taps()
+            kx, ky = taps["kernel_x"], taps["kernel_y"]
+        else:
+            kx, ky = (np.asarray(ops.convert_to_numpy(w)) for w in (self.kernel_x, self.kernel_y))
+        return sum(np.outer(ky[t], kx[t]) for t in range(kx.shape[0]))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(scale=self.scale, delta=self.delta)
+        return config
+
+
+@register_keras_serializable(package="fixedfilters")
+class Sobel(SeparableFilter):
+    """Sobel derivative of order ``(dx, dy)``, like ``cv2.Sobel``.
+
+    OpenCV equivalent: ``cv2.Sobel(img, cv2.CV_32F, dx, dy, ksize=ksize, scale=scale,
+    delta=delta, borderType=...)`` on every (image, channel) plane. ``ksize`` is 1, 3, 5, ...,
+    31, or -1 for the 3x3 Scharr kernel. Correlation (no kernel flip), border
+    ``"reflect_101"`` (``cv2.BORDER_DEFAULT``) unless ``border`` says otherwise.
+
+    Input ``(batch, height, width, channels)``; output of the same shape, float32 (float64 with
+    ``dtype="float64"``).
+
+    >>> import numpy as np, fixedfilters as ff
+    >>> x = np.tile(np.arange(5, dtype="float32"), (5, 1))[None, :, :, None]
+    >>> ff.Sobel(dx=1, dy=0)(x)[0, 2, :, 0].numpy().tolist()
+    [0.0, 8.0, 8.0, 8.0, 0.0]
+    """
+
+    def __init__(
+        self,
+        dx: int = 1,
+        dy: int = 0,
+        ksize: int = 3,
+        *,
+        scale: float = 1.0,
+        delta: float = 0.0,
+        border: str = "reflect_101",
+        border_value: float = 0.0,
+        **kwargs,
+    ):
+        kx, ky = kernels.sobel(dx, dy, ksize)
+        super().__init__(
+            scale=scale, delta=delta, border=border, border_value=border_value, **kwargs
+        )
+        self.dx, self.dy, self.ksize = int(dx), int(dy), int(ksize)
+        self._terms = [(kx, ky)]
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(dx=self.dx, dy=self.dy, ksize=self.ksize)
+        return config
+
+
+@register_keras_serializable(package="fixedfilters")
+class Scharr(Sobel):
+    """First derivative with the 3x3 Scharr kernel, like ``cv2.Scharr``.
+
+    OpenCV equivalent: ``cv2.Scharr(img, cv2.CV_32F, dx, dy, scale=scale, delta=delta,
+    borderType=...)`` (the same as ``cv2.Sobel(..., ksize=-1)``). ``dx + dy`` must be 1.
+    Correlation, border ``"reflect_101"`` by default; shapes as in :class:`Sobel`.
+
+    >>> import fixedfilters as ff
+    >>> ff.Scharr(dx=0, dy=1).kernel2d().tolist()
+    [[-3.0, -10.0, -3.0], [0.0, 0.0, 0.0], [3.0, 10.0, 3.0]]
+    """
+
+    def __init__(
+        self,
+        dx: int = 1,
+        dy: int = 0,
+        *,
+        scale: float = 1.0,
+        delta: float = 0.0,
+        border: str = "reflect_101",
+        border_value: float = 0.0,
+        **kwargs,
+    ):
+        kwargs.pop("ksize", None)  # a Sobel config round-trips through Scharr too
+        super().__init__(
+            dx,
+            dy,
+            -1,
+            scale=scale,
+            delta=delta,
+            border=border,
+            border_value=border_value,
+            **kwargs,
+        )
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("ksize")
+        return config
+
+
+@register_keras_serializable(package="fixedfilters")
+class Laplacian(SeparableFilter):
+    """Laplacian ``d2/dx2 + d2/dy2``, like ``cv2.Laplacian``.
+
+    OpenCV equivalent: ``cv2.Laplacian(img, cv2.CV_32F, ksize=ksize, scale=scale, delta=delta,
+    borderType=...)``. ``ksize=1`` is the 3x3 kernel ``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]``;
+    ksize 3..31 (odd) sums the two Sobel second derivatives of that size. Held as two
+    separable terms. Correlation, border ``"reflect_101"`` by default; shapes as in
+    :class:`Sobel`.
+
+    >>> import fixedfilters as ff
+    >>> ff.Laplacian(ksize=3).kernel2d().tolist()
+    [[2.0, 0.0, 2.0], [0.0, -8.0, 0.0], [2.0, 0.0, 2.0]]
+    """
+
+    def __init__(
+        self,
+        ksize: int = 1,
+        *,
+        scale: float = 1.0,
+        delta: float = 0.0,
+        border: str = "reflect_101",
+        border_value: float = 0.0,
+        **kwargs,
+    ):
+        terms = kernels.laplacian_terms(ksize)
+        super().__init__(
+            scale=scale, delta=delta, border=border, border_value=border_value, **kwargs
+        )
+        self.ksize = int(ksize)
+        self._terms = list(terms)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(ksize=self.ksize)
+        return config
+
+
+@register_keras_serializable(package="fixedfilters")
+class GaussianBlur(SeparableFilter):
+    """Gaussian blur, like ``cv2.GaussianBlur``.
+
+    OpenCV equivalent: ``cv2.GaussianBlur(img, ksize, sigmaX=sigma_x, sigmaY=sigma_y,
+    borderType=...)`` on float32 planes. ``ksize`` is an odd int (square) or an OpenCV-ordered
+    ``(width, height)`` pair; 0 (or ``(0, 0)``, or 0 in one entry) derives that size from the
+    sigma as OpenCV does for float images (``round(sigma * 8 + 1) | 1``). ``sigma_y=0`` means
+    ``sigma_y = sigma_x``; a sigma <= 0 derives it from the size (OpenCV's fixed tables for sizes
+    up to 7). Correlation, border ``"reflect_101"`` by default; shapes as in :class:`Sobel`.
+
+    >>> import fixedfilters as ff
+    >>> ff.GaussianBlur(3).kernel2d().tolist()
+    [[0.0625, 0.125, 0.0625], [0.125, 0.25, 0.125], [0.0625, 0.125, 0.0625]]
+    """
+
+    def __init__(
+        self,
+        ksize: int | tuple[int, int] = 3,
+        sigma_x: float = 0.0,
+        sigma_y: float = 0.0,
+        *,
+        border: str = "reflect_101",
+        border_value: float = 0.0,
+        **kwargs,
+    ):
+        if isinstance(ksize, list):
+            ksize = tuple(ksize)
+        kx, ky = kernels.gaussian_blur_kernels(ksize, sigma_x, sigma_y)
+        super().__init__(border=border, border_value=border_value, **kwargs)
+        self.ksize = ksize if isinstance(ksize, tuple) else int(ksize)
+        if isinstance(self.ksize, tuple):
+            self.ksize = (int(self.ksize[0]), int(self.ksize[1]))
+        self.sigma_x = float(sigma_x)
+        self.sigma_y = float(sigma_y)
+        self._terms = [(kx, ky)]
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        for key in ("scale", "delta"):
+            config.pop(key)
+        config.update(
+            ksize=list(self.ksize) if isinstance(self.ksize, tuple) else self.ksize,
+            sigma_x=self.sigma_x,
+            sigma_y=self.sigma_y,
+        )
+        return config
+
+
+@register_keras_serializable(package="fixedfilters")
+class SobelMagnitude(SeparableFilter):
+    """Gradient magnitude ``sqrt(gx**2 + gy**2)`` of the first-order Sobel derivatives.
+
+    OpenCV equivalent: ``cv2.magnitude(cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=ksize),
+    cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=ksize))`` with the same ``borderType``. ``ksize`` as
+    in :class:`Sobel` (-1 for Scharr). Correlation, border ``"reflect_101"`` by default; shapes
+    as in :class:`Sobel`.
+    """
+
+    _combine = "magnitude"
+
+    def __init__(
+        self,
+        ksize: int = 3,
+        *,
+        border: str = "reflect_101",
+        border_value: float = 0.0,
+        **kwargs,
+    ):
+        gx = kernels.sobel(1, 0, ksize)
+        gy = kernels.sobel(0, 1, ksize)
+        super().__init__(border=border, border_value=border_value, **kwargs)
+        self.ksize = int(ksize)
+        self._terms = [gx, gy]
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        for key in ("scale", "delta"):
+            config.pop(key)
+        config.update(ksize=self.ksize)
+        return config
+
+
+def _check_kernel(kernel: object) -> np.ndarray:
+    try:
+        k = np.array(kernel, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"kernel must be a 2-D array of real numbers. Received: kernel={kernel!r} ({err})"
+        ) from None
+    if k.ndim != 2 or k.size == 0:
+        raise ValueError(
+            f"kernel must be a non-empty 2-D array (kh, kw). Received: kernel with shape {k.shape}"
+        )
+    if not np.all(np.isfinite(k)):
+        raise ValueError("kernel must contain only finite values. Received: a kernel with NaN/inf")
+    return k
+
+
+def _check_anchor(anchor: object, shape: tuple[int, int]) -> tuple[int, int]:
+    kh, kw = shape
+    if anchor is None:
+        return kw // 2, kh // 2
+    ok = (
+        isinstance(anchor, (tuple, list))
+        and len(anchor) == 2
+        and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in anchor)
+    )
+    if not ok:
+        raise TypeError(
+            f"anchor must be None or a pair of ints (x, y). Received: anchor={anchor!r}"
+        )
+    ax, ay = (int(a) for a in anchor)
+    if (ax, ay) == (-1, -1):  # OpenCV's "kernel centre"
+        return kw // 2, kh // 2
+    if not (0 <= ax < kw and 0 <= ay < kh):
+        raise ValueError(
+            f"anchor (x, y) must lie inside the {kh}x{kw} kernel: 0 <= x < {kw}, 0 <= y < {kh} "
+            f"(or (-1, -1) for the centre). Received: anchor={tuple(anchor)!r}"
+        )
+    return ax, ay
+
+
+@register_keras_serializable(package="fixedfilters")
+class Filter2D(FixedFilter):
+    """Correlation with any 2-D kernel, like ``cv2.filter2D``.
+
+    OpenCV equivalent: ``cv2.filter2D(img, cv2.CV_32F, kernel, anchor=anchor, delta=delta,
+    borderType=...)``. Correlation (the kernel is not flipped), ``anchor`` is ``(x, y)`` in the
+    kernel (default: the centre ``(kw // 2, kh // 2)``, even sizes included). Border
+    ``"reflect_101"`` by default. The kernel is held as the weight ``kernel`` ``(kh, kw)``.
+    Shapes as in :class:`Sobel`.
+
+    >>> import numpy as np, fixedfilters as ff
+    >>> x = np.arange(9, dtype="float32").reshape(1, 3, 3, 1)
+    >>> ff.Filter2D([[0, 0], [0, 1]], anchor=(0, 0))(x)[0, :, :, 0].numpy().tolist()
+    [[4.0, 5.0, 4.0], [7.0, 8.0, 7.0], [4.0, 5.0, 4.0]]
+    """
+
+    def __init__(
+        self,
+        kernel,
+        *,
+        anchor: tuple[int, int] | None = None,
+        delta: float = 0.0,
+        border: str = "reflect_101",
+        border_value: float = 0.0,
+        **kwargs,
+    ):
+        k = _check_kernel(kernel)
+        super().__init__(border=border, border_value=border_value, **kwargs)
+        self._kernel_init = k
+        self.anchor = _check_anchor(anchor, k.shape)
+        self.delta = check_real("delta", delta)
+
+    def _initial_taps(self) -> dict[str, np.ndarray]:
+        return {"kernel": self._kernel_init}
+
+    @property
+    def kernel(self):
+        """The ``(kh, kw)`` kernel weight (after ``build``)."""
+        return self._taps["kernel"]
+
+    def kernel2d(self) -> np.ndarray:
+        """The 2-D kernel from the current weights."""
+        if not self.built:
+            return self._kernel_init.copy()
+        return np.asarray(ops.convert_to_numpy(self.kernel), dtype=np.float64)
+
+    def _filter(self, x):
+        out = correlate2d(x, self.kernel, anchor=self.anchor, **self._common)
+        if self.delta != 0.0:
+            out = out + ops.cast(self.delta, out.dtype)
+        return out
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(kernel=self.kernel2d().tolist(), anchor=list(self.anchor), delta=self.delta)
+        return config

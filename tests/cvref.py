@@ -1,0 +1,202 @@
+"""OpenCV references for the parity tests: one table of filters, cv2 called per plane.
+
+Each case knows how to build our layer and how to compute the same thing with cv2 on one 2-D
+float32 plane. Borders cv2 supports natively are passed to cv2 as borderType. The two it cannot
+express are built with numpy.pad and then filtered by cv2 on the padded plane and cropped:
+"wrap" (OpenCV's filters refuse BORDER_WRAP; the issue defines it as numpy.pad(mode="wrap")
+followed by a valid correlation) and "constant" with a non-zero border_value (cv2.Sobel and
+friends always pad with 0).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+import fixedfilters as ff
+
+CV_BORDER = {
+    "reflect_101": cv2.BORDER_REFLECT_101,
+    "reflect": cv2.BORDER_REFLECT,
+    "replicate": cv2.BORDER_REPLICATE,
+    "constant": cv2.BORDER_CONSTANT,
+}
+NP_MODE = {"wrap": "wrap", "constant": "constant"}
+BORDERS = ("reflect_101", "reflect", "replicate", "constant", "wrap")
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One filter configuration: our layer, and cv2 on a plane with a given borderType."""
+
+    id: str
+    make: Callable[..., ff.FixedFilter]  # make(border=..., border_value=...) -> layer
+    cv: Callable[[np.ndarray, int], np.ndarray]  # cv(plane, borderType) -> output plane
+    tapsum: float  # sum of |taps| (scale included), the issue's tolerance unit
+    radius: int  # half-size of the kernel, enough padding for the numpy.pad references
+    delta: float = 0.0
+
+
+def _sep_tapsum(kx, ky, scale=1.0):
+    return float(np.abs(np.outer(ky, kx)).sum() * abs(scale))
+
+
+def sobel_case(dx, dy, ksize, scale=1.0, delta=0.0) -> Case:
+    kx, ky = cv2.getDerivKernels(dx, dy, ksize, ktype=cv2.CV_64F)
+    return Case(
+        id=f"sobel-{dx}{dy}-k{ksize}" + (f"-s{scale}-d{delta}" if scale != 1 or delta else ""),
+        make=lambda **kw: ff.Sobel(dx, dy, ksize, scale=scale, delta=delta, **kw),
+        cv=lambda p, b: cv2.Sobel(
+            p, cv2.CV_32F, dx, dy, ksize=ksize, scale=scale, delta=delta, borderType=b
+        ),
+        tapsum=_sep_tapsum(kx.ravel(), ky.ravel(), scale),
+        radius=max(len(kx), len(ky)) // 2,
+        delta=delta,
+    )
+
+
+def scharr_case(dx, dy, scale=1.0, delta=0.0) -> Case:
+    return Case(
+        id=f"scharr-{dx}{dy}" + (f"-s{scale}-d{delta}" if scale != 1 or delta else ""),
+        make=lambda **kw: ff.Scharr(dx, dy, scale=scale, delta=delta, **kw),
+        cv=lambda p, b: cv2.Scharr(p, cv2.CV_32F, dx, dy, scale=scale, delta=delta, borderType=b),
+        tapsum=32.0 * abs(scale),
+        radius=1,
+        delta=delta,
+    )
+
+
+def laplacian_case(ksize, scale=1.0, delta=0.0) -> Case:
+    if ksize == 1:
+        k2 = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float)
+    else:
+        a = cv2.getDerivKernels(2, 0, ksize, ktype=cv2.CV_64F)
+        b = cv2.getDerivKernels(0, 2, ksize, ktype=cv2.CV_64F)
+        k2 = np.outer(a[1], a[0]) + np.outer(b[1], b[0])
+    return Case(
+        id=f"laplacian-k{ksize}" + (f"-s{scale}-d{delta}" if scale != 1 or delta else ""),
+        make=lambda **kw: ff.Laplacian(ksize, scale=scale, delta=delta, **kw),
+        cv=lambda p, b: cv2.Laplacian(
+            p, cv2.CV_32F, ksize=ksize, scale=scale, delta=delta, borderType=b
+        ),
+        tapsum=float(np.abs(k2).sum() * abs(scale)) * 2,  # two terms, summed in float32
+        radius=max(1, ksize // 2),
+        delta=delta,
+    )
+
+
+def gaussian_case(ksize, sigma_x=0.0, sigma_y=0.0) -> Case:
+    ks = ksize if isinstance(ksize, tuple) else (ksize, ksize)
+    # the radius of the kernels cv2 will use: probe cv2 with an impulse, no guessing
+    probe = np.zeros((129, 129), np.float32)
+    probe[64, 64] = 1
+    resp = cv2.GaussianBlur(probe, ks, sigma_x, sigmaY=sigma_y, borderType=cv2.BORDER_CONSTANT)
+    ys, xs = np.nonzero(resp)
+    radius = int(max(64 - ys.min(), 64 - xs.min(), 1))
+    return Case(
+        id=f"gaussian-{ks[0]}x{ks[1]}-sx{sigma_x}-sy{sigma_y}",
+        make=lambda **kw: ff.GaussianBlur(ksize, sigma_x, sigma_y, **kw),
+        cv=lambda p, b: cv2.GaussianBlur(p, ks, sigma_x, sigmaY=sigma_y, borderType=b),
+        tapsum=1.0,
+        radius=radius,
+    )
+
+
+def filter2d_case(kernel, anchor=None, delta=0.0, name="k") -> Case:
+    k = np.asarray(kernel, np.float64)
+    cv_anchor = (-1, -1) if anchor is None else anchor
+    return Case(
+        id=f"filter2d-{name}-{k.shape[0]}x{k.shape[1]}-a{anchor}" + (f"-d{delta}" if delta else ""),
+        make=lambda **kw: ff.Filter2D(k, anchor=anchor, delta=delta, **kw),
+        cv=lambda p, b: cv2.filter2D(
+            p, cv2.CV_32F, k.astype(np.float32), anchor=cv_anchor, delta=delta, borderType=b
+        ),
+        tapsum=float(np.abs(k).sum()),
+        radius=max(k.shape),
+        delta=delta,
+    )
+
+
+def magnitude_case(ksize) -> Case:
+    kx, ky = cv2.getDerivKernels(1, 0, ksize, ktype=cv2.CV_64F)
+
+    def cv(p, b):
+        gx = cv2.Sobel(p, cv2.CV_32F, 1, 0, ksize=ksize, borderType=b)
+        gy = cv2.Sobel(p, cv2.CV_32F, 0, 1, ksize=ksize, borderType=b)
+        return cv2.magnitude(gx, gy)
+
+    return Case(
+        id=f"magnitude-k{ksize}",
+        make=lambda **kw: ff.SobelMagnitude(ksize, **kw),
+        cv=cv,
+        tapsum=2 * _sep_tapsum(kx.ravel(), ky.ravel()),
+        radius=max(1, (len(kx) // 2)),
+    )
+
+
+# The registry: a filter listed here gets the parity matrix, the frozen-in-training,
+# serialization and data_format tests.
+CASES = [
+    sobel_case(1, 0, 3),
+    sobel_case(0, 1, 3),
+    sobel_case(1, 1, 3),
+    sobel_case(2, 0, 5),
+    sobel_case(0, 2, 7, scale=0.25, delta=3.0),
+    sobel_case(1, 0, 1),
+    sobel_case(0, 1, 1),
+    sobel_case(1, 2, 5),
+    sobel_case(3, 0, 7),
+    sobel_case(1, 0, -1),
+    sobel_case(1, 0, 31),
+    scharr_case(1, 0),
+    scharr_case(0, 1, scale=2.0, delta=-1.5),
+    laplacian_case(1),
+    laplacian_case(3),
+    laplacian_case(5, scale=0.5, delta=10.0),
+    laplacian_case(7),
+    gaussian_case(3),
+    gaussian_case(5),
+    gaussian_case(7, 1.5),
+    gaussian_case((5, 3), 1.2, 0.7),
+    gaussian_case((3, 9), 0.0, 0.0),
+    gaussian_case(0, 2.0),
+    gaussian_case((0, 0), 1.1, 2.3),
+    filter2d_case([[1, 2, 3], [4, 5, 6], [7, 8, 10]], name="asym"),
+    filter2d_case([[0.5, -1.0], [0.25, 2.0]], name="even"),
+    filter2d_case([[1, 0, -1, 2]], anchor=(3, 0), name="row"),
+    filter2d_case(np.arange(20).reshape(5, 4) / 7.0 - 1, anchor=(1, 4), delta=2.5, name="5x4"),
+    magnitude_case(3),
+    magnitude_case(5),
+    magnitude_case(-1),
+]
+
+
+def reference(case: Case, img: np.ndarray, border: str, border_value: float = 0.0) -> np.ndarray:
+    """cv2's answer for a (B, H, W, C) batch, plane by plane, as float32."""
+    img = np.asarray(img, np.float32)
+    out = np.empty(img.shape, np.float32)
+    for b in range(img.shape[0]):
+        for c in range(img.shape[3]):
+            out[b, :, :, c] = reference_plane(case, img[b, :, :, c], border, border_value)
+    return out
+
+
+def reference_plane(case: Case, plane: np.ndarray, border: str, border_value: float = 0.0):
+    plane = np.ascontiguousarray(plane, np.float32)
+    if border in CV_BORDER and not (border == "constant" and border_value != 0.0):
+        return case.cv(plane, CV_BORDER[border])
+    # numpy.pad the plane by more than the kernel radius, filter, crop the original window.
+    r = case.radius + 1
+    kwargs = {"constant_values": border_value} if border == "constant" else {}
+    padded = np.pad(plane, r, mode=NP_MODE[border], **kwargs).astype(np.float32)
+    full = case.cv(np.ascontiguousarray(padded), cv2.BORDER_REPLICATE)
+    return full[r : r + plane.shape[0], r : r + plane.shape[1]]
+
+
+def tolerance(case: Case, img: np.ndarray) -> float:
+    """The issue's bound: 1e-5 * sum|taps| * max(1, max|x|) + 1e-6 * |delta|."""
+    xmax = float(np.max(np.abs(img))) if np.size(img) else 0.0
+    return 1e-5 * case.tapsum * max(1.0, xmax) + 1e-6 * abs(case.delta)
