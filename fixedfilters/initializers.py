@@ -70,7 +70,7 @@ class FilterInitializer(_keras_initializers.Initializer):
         return {"depthwise": self.depthwise}
 
 
-@register_keras_serializable(package="fixedfilters")
+@register_keras_serializable(package="fixedfilters.initializers")
 class Sobel(FilterInitializer):
     """Taps of ``cv2.Sobel(..., dx, dy, ksize)``: ``outer(ky, kx)`` of ``kernels.sobel``."""
 
@@ -86,7 +86,7 @@ class Sobel(FilterInitializer):
         return {**super().get_config(), "dx": self.dx, "dy": self.dy, "ksize": self.ksize}
 
 
-@register_keras_serializable(package="fixedfilters")
+@register_keras_serializable(package="fixedfilters.initializers")
 class Scharr(Sobel):
     """Taps of ``cv2.Scharr(..., dx, dy)`` (3x3)."""
 
@@ -100,7 +100,7 @@ class Scharr(Sobel):
         return config
 
 
-@register_keras_serializable(package="fixedfilters")
+@register_keras_serializable(package="fixedfilters.initializers")
 class Laplacian(FilterInitializer):
     """Taps of ``cv2.Laplacian(..., ksize)`` (3x3 for ksize 1 and 3)."""
 
@@ -116,7 +116,7 @@ class Laplacian(FilterInitializer):
         return {**super().get_config(), "ksize": self.ksize}
 
 
-@register_keras_serializable(package="fixedfilters")
+@register_keras_serializable(package="fixedfilters.initializers")
 class Gaussian(FilterInitializer):
     """Taps of ``cv2.GaussianBlur(..., ksize, sigma_x, sigma_y)``; ksize is (width, height)."""
 
@@ -147,15 +147,13 @@ class Gaussian(FilterInitializer):
         }
 
 
-@register_keras_serializable(package="fixedfilters")
+@register_keras_serializable(package="fixedfilters.initializers")
 class Kernel(FilterInitializer):
     """Any 2-D kernel ``(kh, kw)``, placed as given (correlation: no flip)."""
 
     def __init__(self, kernel, *, depthwise: bool = False):
         super().__init__(depthwise=depthwise)
-        from fixedfilters.layers.filters import _check_kernel
-
-        self._k = _check_kernel(kernel)
+        self._k = kernels._check_kernel2d(kernel)
 
     def kernel2d(self) -> np.ndarray:
         return self._k.copy()

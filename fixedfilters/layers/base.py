@@ -15,32 +15,16 @@ files read and write them, and the output is always computed from them.
 
 from __future__ import annotations
 
-import math
-from numbers import Real
-
 import numpy as np
 from keras import dtype_policies, ops
+from keras.backend import standardize_dtype
 from keras.config import image_data_format
 from keras.layers import Layer
 
 from fixedfilters.borders import normalize_border
+from fixedfilters.kernels import _check_finite as check_real
 
 __all__ = ["FixedLayer", "FixedFilter", "check_real", "check_data_format", "check_input_shape"]
-
-
-def check_real(name: str, value: object, *, allow_negative: bool = True) -> float:
-    """Return ``value`` as a finite float, or raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
-        raise TypeError(
-            f"{name} must be a real number. Received: {name}={value!r} "
-            f"of type {type(value).__name__}"
-        )
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number. Received: {name}={value!r}")
-    if not allow_negative and value < 0:
-        raise ValueError(f"{name} must be >= 0. Received: {name}={value!r}")
-    return value
 
 
 def check_data_format(data_format: object) -> str:
@@ -179,7 +163,7 @@ class FixedFilter(FixedLayer):
     # -- computation -------------------------------------------------------------------------
     def call(self, inputs):
         x = inputs
-        if x.dtype != self.compute_dtype:
+        if standardize_dtype(x.dtype) != self.compute_dtype:
             x = ops.cast(x, self.compute_dtype)
         return self._filter(x)
 

@@ -309,22 +309,6 @@ class SobelMagnitude(SeparableFilter):
         return config
 
 
-def _check_kernel(kernel: object) -> np.ndarray:
-    try:
-        k = np.array(kernel, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(
-            f"kernel must be a 2-D array of real numbers. Received: kernel={kernel!r} ({err})"
-        ) from None
-    if k.ndim != 2 or k.size == 0:
-        raise ValueError(
-            f"kernel must be a non-empty 2-D array (kh, kw). Received: kernel with shape {k.shape}"
-        )
-    if not np.all(np.isfinite(k)):
-        raise ValueError("kernel must contain only finite values. Received: a kernel with NaN/inf")
-    return k
-
-
 def _check_anchor(anchor: object, shape: tuple[int, int]) -> tuple[int, int]:
     kh, kw = shape
     if anchor is None:
@@ -375,7 +359,7 @@ class Filter2D(FixedFilter):
         border_value: float = 0.0,
         **kwargs,
     ):
-        k = _check_kernel(kernel)
+        k = kernels._check_kernel2d(kernel)
         super().__init__(border=border, border_value=border_value, **kwargs)
         self._kernel_init = k
         self.anchor = _check_anchor(anchor, k.shape)
