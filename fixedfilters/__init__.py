@@ -18,6 +18,16 @@ from fixedfilters.layers import (
     SobelMagnitude,
     edge_stem,
 )
+from fixedfilters.report import WeightReport, WeightRow, summary, weight_report
+from fixedfilters.training import (
+    FixedWeightChangedError,
+    FreezeGuard,
+    StaleCompileError,
+    StaleCompileWarning,
+    TrainableChange,
+    TrainableChanges,
+    set_trainable,
+)
 
 __version__ = "0.1.0"
 
@@ -36,4 +46,15 @@ __all__ = [
     "SobelMagnitude",
     "FilterBank",
     "edge_stem",
+    "weight_report",
+    "summary",
+    "WeightReport",
+    "WeightRow",
+    "FreezeGuard",
+    "set_trainable",
+    "StaleCompileError",
+    "StaleCompileWarning",
+    "FixedWeightChangedError",
+    "TrainableChange",
+    "TrainableChanges",
 ]
