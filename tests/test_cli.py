@@ -1,0 +1,533 @@
+"""The ``fixedfilters`` command, through ``main(argv)`` and as a subprocess.
+
+Inputs are real photographs from ``skimage.data`` (cropped to keep the tests fast) written with
+``cv2.imwrite``; every result is compared with the same OpenCV call, plane by plane. The float
+tolerance is the library's: ``max|ours - cv2| <= 1e-5 * sum|taps| * max(1, max|x|)`` (plus
+``1e-6 * |delta|``); 8-bit PNGs must be within one grey level of OpenCV's 8-bit conversion.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import fixedfilters as ff
+from fixedfilters import charts, cli
+from fixedfilters.cli import FILTERS, main
+
+skdata = pytest.importorskip("skimage.data")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures: photographs on disk, and the OpenCV reference of each filter
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> dict[str, Path]:
+    """Real photographs (gray, BGR, BGRA, 16-bit gray) as files, cropped for speed."""
+    folder = tmp_path_factory.mktemp("photos")
+    camera = skdata.camera()[120:280, 180:380]
+    astronaut = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR)[30:190, 150:330]
+    coins = skdata.coins()[40:200, 60:260]
+    ramp = np.linspace(0, 255, astronaut.shape[1], dtype=np.float32)
+    alpha = np.broadcast_to(ramp, astronaut.shape[:2]).astype(np.uint8)
+    files = {
+        "camera": (folder / "camera.png", camera),
+        "astronaut": (folder / "astronaut.png", astronaut),
+        "coins": (folder / "coins.jpg", coins),
+        "astronaut_bgra": (folder / "astronaut_bgra.png", np.dstack([astronaut, alpha])),
+        "camera16": (folder / "camera16.png", camera.astype(np.uint16) * 257),
+    }
+    for path, image in files.values():
+        assert cv2.imwrite(str(path), image)
+    return {name: path for name, (path, _) in files.items()}
+
+
+def _planes(image: np.ndarray) -> list[np.ndarray]:
+    image = image[:, :, None] if image.ndim == 2 else image
+    return [np.ascontiguousarray(image[:, :, c], dtype=np.float32) for c in range(image.shape[2])]
+
+
+def _impulse_tapsum(fn) -> float:
+    impulse = np.zeros((41, 41), np.float32)
+    impulse[20, 20] = 1.0
+    return float(np.abs(fn(impulse)).sum())
+
+
+def _sobel(dx, dy, ksize=3, **kw):
+    return lambda p: cv2.Sobel(p, cv2.CV_32F, dx, dy, ksize=ksize, **kw)
+
+
+SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0.5]], np.float64)
+
+# filter -> (extra CLI options, OpenCV on one float32 plane, the linear part for sum|taps|, delta)
+CASES = {
+    "sobel": (
+        ["--dx", "1", "--dy", "1", "--ksize", "5"],
+        _sobel(1, 1, 5),
+        _sobel(1, 1, 5),
+        0.0,
+    ),
+    "scharr": (
+        ["--dx", "0", "--dy", "1", "--scale", "0.5", "--delta", "3", "--border", "reflect"],
+        lambda p: cv2.Scharr(p, cv2.CV_32F, 0, 1, scale=0.5, delta=3, borderType=2),
+        lambda p: cv2.Scharr(p, cv2.CV_32F, 0, 1, scale=0.5),
+        3.0,
+    ),
+    "laplacian": (
+        ["--ksize", "3", "--border", "replicate"],
+        lambda p: cv2.Laplacian(p, cv2.CV_32F, ksize=3, borderType=cv2.BORDER_REPLICATE),
+        lambda p: cv2.Laplacian(p, cv2.CV_32F, ksize=3),
+        0.0,
+    ),
+    "gaussian": (
+        ["--ksize", "7x5", "--sigma-x", "1.5"],
+        lambda p: cv2.GaussianBlur(p, (7, 5), 1.5),
+        lambda p: cv2.GaussianBlur(p, (7, 5), 1.5),
+        0.0,
+    ),
+    "magnitude": (
+        [],
+        lambda p: cv2.magnitude(_sobel(1, 0)(p), _sobel(0, 1)(p)),
+        lambda p: np.abs(_sobel(1, 0)(p)) + np.abs(_sobel(0, 1)(p)),
+        0.0,
+    ),
+    "filter2d": (
+        ["--delta", "10", "--border", "constant"],  # --kernel added by the test
+        lambda p: cv2.filter2D(p, cv2.CV_32F, SHARPEN, delta=10, borderType=0),
+        lambda p: cv2.filter2D(p, cv2.CV_32F, SHARPEN),
+        10.0,
+    ),
+}
+
+
+def _reference(path: Path, fn, gray: bool = False) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if gray and image.ndim == 3:
+        code = cv2.COLOR_BGR2GRAY if image.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
+        image = cv2.cvtColor(image, code)
+    return np.stack([fn(p) for p in _planes(image)], axis=-1)
+
+
+def _run(argv: list[str], capsys) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _files(folder: Path) -> list[str]:
+    if not folder.exists():
+        return []
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+# --------------------------------------------------------------------------------------------
+# apply: results equal OpenCV
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", list(CASES))
+def test_apply_equals_opencv_raw_and_png(name, photos, tmp_path, capsys):
+    options, fn, linear, delta = CASES[name]
+    if name == "filter2d":
+        kernel_file = tmp_path / "sharpen.csv"
+        np.savetxt(kernel_file, SHARPEN, delimiter=",")
+        options = [*options, "--kernel", kernel_file]
+    inputs = [photos[k] for k in ("camera", "astronaut", "coins", "astronaut_bgra")]
+    raw_dir, png_dir = tmp_path / "raw", tmp_path / "png"
+
+    code, out, err = _run(["apply", name, *inputs, "--out", raw_dir, "--raw", *options], capsys)
+    assert code == 0, err
+    assert "wrote 4 float32 .npy file(s)" in out
+    code, _, err = _run(["apply", name, *inputs, "--out", png_dir, *options], capsys)
+    assert code == 0, err
+
+    tapsum = _impulse_tapsum(linear)
+    for path in inputs:
+        expected = _reference(path, fn)
+        got = np.load(raw_dir / f"{path.stem}.{name}.npy")
+        assert got.dtype == np.float32 and got.shape == expected.shape
+        x_max = float(np.abs(cv2.imread(str(path), cv2.IMREAD_UNCHANGED)).max())
+        tol = 1e-5 * tapsum * max(1.0, x_max) + 1e-6 * abs(delta)
+        assert np.max(np.abs(got - expected)) <= tol, (path.name, name)
+
+        picture = cv2.imread(str(png_dir / f"{path.stem}.{name}.png"), cv2.IMREAD_UNCHANGED)
+        if FILTERS[name].derivative:
+            planes8 = [cv2.convertScaleAbs(p) for p in _planes(expected)]
+        else:
+            planes8 = [np.clip(np.rint(p), 0, 255).astype(np.uint8) for p in _planes(expected)]
+        picture = picture[:, :, None] if picture.ndim == 2 else picture
+        assert picture.dtype == np.uint8 and picture.shape == expected.shape
+        diff = np.abs(picture.astype(int) - np.stack(planes8, axis=-1).astype(int))
+        assert diff.max() <= 1, (path.name, name)
+
+
+def test_gray_and_16_bit(photos, tmp_path, capsys):
+    out = tmp_path / "out"
+    inputs = [photos["astronaut"], photos["astronaut_bgra"], photos["camera16"]]
+    code, _, err = _run(["apply", "sobel", *inputs, "--gray", "--raw", "--out", out], capsys)
+    assert code == 0, err
+    for path in inputs:
+        got = np.load(out / f"{path.stem}.sobel.npy")
+        expected = _reference(path, _sobel(1, 0), gray=True)
+        assert got.shape == expected.shape and got.shape[-1] == 1
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * 8 * 65535)
+    # 16-bit values are kept: the 8-bit PNG saturates, and the command says so.
+    code, _, err = _run(["apply", "gaussian", photos["camera16"], "--out", out], capsys)
+    assert code == 0
+    assert "saturate at 255" in err and "--raw" in err
+    picture = cv2.imread(str(out / "camera16.gaussian.png"), cv2.IMREAD_UNCHANGED)
+    assert picture.dtype == np.uint8 and picture.max() == 255
+
+
+# --------------------------------------------------------------------------------------------
+# apply: failures
+# --------------------------------------------------------------------------------------------
+def test_corrupt_and_missing_inputs_named_others_written(photos, tmp_path, capsys):
+    corrupt = tmp_path / "holiday.png"
+    corrupt.write_bytes(os.urandom(2048))
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    missing = tmp_path / "no_such_photo.jpg"
+    out = tmp_path / "out"
+    argv = ["apply", "laplacian", photos["camera"], corrupt, missing, empty, photos["coins"]]
+    code, _, err = _run([*argv, "--out", out], capsys)
+    assert code == 1
+    assert f"{corrupt}: not a readable image" in err
+    assert f"{missing}: no such file or directory" in err
+    assert f"{empty}: empty file" in err
+    assert _files(out) == ["camera.laplacian.png", "coins.laplacian.png"]
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["sobel", "--ksize", "4"], "ksize"),
+        (["sobel", "--border", "mirror"], "border"),
+        (["gaussian", "--ksize", "4x3"], "ksize"),
+        (["laplacian", "--ksize", "2"], "ksize"),
+        (["scharr", "--dx", "1", "--dy", "1"], "dx"),
+        (["sobel", "--dx", "0", "--dy", "0"], ""),
+        (["sobel", "--sigma-x", "2"], "--sigma-x does not apply to sobel"),
+        (["magnitude", "--scale", "2"], "--scale does not apply to magnitude"),
+        (["sobel", "--ksize", "3x3"], "one integer"),
+        (["filter2d"], "needs --kernel"),
+        (["filter2d", "--kernel", "no_such_kernel.npy"], "no such file"),
+        (["filter2d", "--kernel", "BAD"], "not a 2-D array of numbers"),
+        (["sobel", "--batch-size", "0"], "--batch-size"),
+        (["sobel", "--dx", "1.5"], "invalid int value"),
+        (["sobel", "--scale", "nan"], "scale"),
+        (["sobel", "--frobnicate"], "unrecognized arguments"),
+        (["canny"], "invalid choice"),
+    ],
+)
+def test_invalid_option_is_usage_error_and_writes_nothing(
+    options, message, photos, tmp_path, capsys
+):
+    bad_kernel = tmp_path / "bad.csv"
+    bad_kernel.write_text("1, 2\n3, x\n")
+    options = [str(bad_kernel) if o == "BAD" else o for o in options]
+    out = tmp_path / "out"
+    code, _, err = _run(["apply", options[0], photos["camera"], *options[1:], "--out", out], capsys)
+    assert code == 2
+    assert "usage: fixedfilters apply" in err and message in err
+    assert not out.exists()
+
+
+def test_out_pointing_at_a_file_is_usage_error(photos, tmp_path, capsys):
+    target = tmp_path / "results.png"
+    target.write_bytes(b"keep me")
+    code, _, err = _run(["apply", "sobel", photos["camera"], "--out", target], capsys)
+    assert code == 2 and "is a file, not a folder" in err
+    assert target.read_bytes() == b"keep me"
+
+
+def test_existing_output_needs_overwrite(photos, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["apply", "sobel", photos["camera"], "--out", out]
+    assert _run(argv, capsys)[0] == 0
+    result = out / "camera.sobel.png"
+    result.write_bytes(b"sentinel")
+    code, _, err = _run(argv, capsys)
+    assert code == 1 and f"{result} exists (use --overwrite" in err
+    assert result.read_bytes() == b"sentinel"
+    code, _, err = _run([*argv, "--overwrite"], capsys)
+    assert code == 0, err
+    assert cv2.imread(str(result), cv2.IMREAD_UNCHANGED).shape == (160, 200)
+    assert _files(out) == ["camera.sobel.png"]  # no temporary file left behind
+
+
+def test_input_file_is_never_overwritten(photos, tmp_path, capsys):
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    shutil.copy(photos["camera"], folder / "x.png")
+    shutil.copy(photos["coins"], folder / "x.sobel.png")  # an input named like an output
+    before = (folder / "x.sobel.png").read_bytes()
+    argv = ["apply", "sobel", folder / "x.png", folder / "x.sobel.png", "--out", folder]
+    code, _, err = _run([*argv, "--overwrite"], capsys)
+    assert code == 1
+    assert "is an input file; refusing to overwrite" in err
+    assert (folder / "x.sobel.png").read_bytes() == before
+    assert (folder / "x.sobel.sobel.png").is_file()
+
+
+def test_same_stem_from_two_folders_is_not_clobbered(photos, tmp_path, capsys):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    shutil.copy(photos["camera"], tmp_path / "a" / "img.png")
+    shutil.copy(photos["coins"], tmp_path / "b" / "img.jpg")
+    out = tmp_path / "out"
+    code, _, err = _run(["apply", "gaussian", tmp_path / "a", tmp_path / "b", "--out", out], capsys)
+    assert code == 1
+    assert "img.jpg" in err and "also the output of" in err
+    written = cv2.imread(str(out / "img.gaussian.png"), cv2.IMREAD_UNCHANGED)
+    assert written.shape == (160, 200)  # the first input's result, not replaced
+    camera = cv2.imread(str(photos["camera"]), cv2.IMREAD_UNCHANGED).astype(np.float32)
+    expected = np.rint(cv2.GaussianBlur(camera, (3, 3), 0))
+    assert np.abs(written.astype(float) - expected).max() <= 1
+
+
+def test_folders_recursive_and_output_folder_inside_input(photos, tmp_path, capsys):
+    tree = tmp_path / "tree"
+    (tree / "sub" / "deeper").mkdir(parents=True)
+    shutil.copy(photos["camera"], tree / "one.png")
+    shutil.copy(photos["coins"], tree / "sub" / "two.jpg")
+    shutil.copy(photos["astronaut"], tree / "sub" / "deeper" / "three.png")
+    (tree / "notes.txt").write_text("not an image")
+    out = tree / "edges"
+    argv = ["apply", "magnitude", tree, "--out", out, "--recursive", "--overwrite"]
+    for _ in range(2):  # the second run must not pick up the first run's outputs
+        code, stdout, err = _run(argv, capsys)
+        assert code == 0, err
+        assert "wrote 3 8-bit PNG file(s)" in stdout
+    assert _files(out) == [
+        "one.magnitude.png",
+        "sub/deeper/three.magnitude.png",
+        "sub/two.magnitude.png",
+    ]
+    # Without --recursive only the folder's own images; results written next to the inputs
+    # are not read back as inputs.
+    for _ in range(2):
+        code, stdout, err = _run(["apply", "sobel", tree, "--out", tree, "--overwrite"], capsys)
+        assert code == 0, err
+        assert "wrote 1 8-bit PNG file(s)" in stdout
+    # A folder without images is named.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = _run(["apply", "sobel", empty, "--out", tmp_path / "o"], capsys)
+    assert code == 1 and f"{empty}: folder holds no images" in err
+
+
+def test_batches_same_shape_images(photos, tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(5):
+        shutil.copy(photos["camera"], folder / f"c{i}.png")
+    shutil.copy(photos["astronaut"], folder / "astronaut.png")  # another shape: its own batch
+    calls = []
+    original = cli._Runner.flush
+
+    def spy(self, key):
+        calls.append((key, len(self.pending[key])))
+        return original(self, key)
+
+    monkeypatch.setattr(cli._Runner, "flush", spy)
+    out = tmp_path / "out"
+    code, _, err = _run(
+        ["apply", "sobel", folder, "--out", out, "--batch-size", "2", "--raw"], capsys
+    )
+    assert code == 0, err
+    assert sorted(n for _, n in calls) == [1, 1, 2, 2]  # 2 + 2 + 1 cameras, 1 astronaut
+    first = np.load(out / "c0.sobel.npy")
+    for i in range(1, 5):
+        np.testing.assert_array_equal(np.load(out / f"c{i}.sobel.npy"), first)
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic writes
+# --------------------------------------------------------------------------------------------
+def test_write_atomic_leaves_no_partial_file(tmp_path):
+    dest = tmp_path / "a.png"
+
+    def half_then_fail(handle):
+        handle.write(b"half a file")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        cli.write_atomic(dest, half_then_fail)
+    assert _files(tmp_path) == []
+    dest.write_bytes(b"old")
+    with pytest.raises(OSError):
+        cli.write_atomic(dest, half_then_fail, overwrite=True)
+    assert dest.read_bytes() == b"old" and _files(tmp_path) == ["a.png"]
+    with pytest.raises(FileExistsError):
+        cli.write_atomic(dest, lambda fh: fh.write(b"new"))
+    assert dest.read_bytes() == b"old" and _files(tmp_path) == ["a.png"]
+    cli.write_atomic(dest, lambda fh: fh.write(b"new"), overwrite=True)
+    assert dest.read_bytes() == b"new" and _files(tmp_path) == ["a.png"]
+
+
+@pytest.mark.parametrize("raw", [False, True])
+def test_failure_or_ctrl_c_mid_write(raw, photos, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    argv = ["apply", "scharr", photos["camera"], photos["coins"], "--out", out]
+    argv += ["--raw"] if raw else []
+    calls = []
+
+    def failing_fsync(fd):
+        calls.append(fd)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device", "tmpfile")
+
+    monkeypatch.setattr(cli.os, "fsync", failing_fsync)
+    code, _, err = _run(argv, capsys)
+    assert code == 1 and "No space left on device" in err
+    ext = "npy" if raw else "png"
+    assert _files(out) == [f"coins.scharr.{ext}"]  # the other image still written, no temp
+
+    def interrupt(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.os, "fsync", interrupt)
+    code, _, err = _run([*argv, "--overwrite"], capsys)
+    assert code == 130 and "interrupted" in err
+    assert _files(out) == [f"coins.scharr.{ext}"]
+
+
+# --------------------------------------------------------------------------------------------
+# Progress bar, help, list
+# --------------------------------------------------------------------------------------------
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    "quiet, count, shown", [(False, 3, True), (True, 3, False), (False, 1, False)]
+)
+def test_progress_bar_only_on_a_terminal(quiet, count, shown, photos, tmp_path, monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    inputs = [photos["camera"], photos["coins"], photos["astronaut"]][:count]
+    argv = ["apply", "gaussian", *inputs, "--out", tmp_path / "out"] + (["-q"] if quiet else [])
+    assert main([str(a) for a in argv]) == 0
+    assert ("fixedfilters gaussian" in terminal.getvalue()) == shown
+
+
+def test_help_on_every_subcommand(capsys):
+    code, out, _ = _run(["--help"], capsys)
+    assert code == 0 and "demo" in out and "apply" in out and "list" in out
+    for command in ("demo", "apply", "list"):
+        code, out, _ = _run([command, "--help"], capsys)
+        assert code == 0 and out.startswith(f"usage: fixedfilters {command}")
+    code, _, err = _run([], capsys)
+    assert code == 2 and "fixedfilters demo" in err
+
+
+def test_list_shows_every_filter_with_the_layer_defaults(capsys):
+    code, out, _ = _run(["list"], capsys)
+    assert code == 0
+    for spec in FILTERS.values():
+        assert spec.name in out and spec.opencv.split("(")[0] in out
+        signature = inspect.signature(getattr(ff, spec.layer))
+        for key, default in spec.params:
+            if key in ("kernel", "anchor"):
+                continue
+            assert str(signature.parameters[key].default) == default, (spec.name, key)
+        documented = {k for k, _ in spec.params}
+        accepted = set(signature.parameters) - {"kwargs"}
+        assert documented == accepted, spec.name
+
+
+# --------------------------------------------------------------------------------------------
+# demo
+# --------------------------------------------------------------------------------------------
+def test_demo_in_process(tmp_path, capsys):
+    out = tmp_path / "panels"
+    code, stdout, err = _run(["demo", "--out", out, "--quiet"], capsys)
+    assert code == 0, err
+    names = [f"{n}.png" for n in charts.CHARTS] + [f"skimage-{n}.png" for n in cli.SKIMAGE_PHOTOS]
+    assert _files(out) == sorted(names)
+    panel = cv2.imread(str(out / "skimage-camera.png"))
+    assert panel.shape[0] > 2 * 512 and panel.shape[1] > 3 * 512
+    # One report line per filter; the differences stay within the library's tolerance.
+    for key, _, reference in cli.DEMO_FILTERS:
+        line = next(line for line in stdout.splitlines() if line.strip().startswith(key))
+        assert reference in line
+        diff, largest = (float(v) for v in line.split()[-2:])
+        assert diff <= 1e-5 * 16 * max(1.0, largest)
+
+
+def test_demo_images_without_bundled_folder_or_skimage(monkeypatch):
+    monkeypatch.setattr(cli, "_bundled_images_dir", lambda: None)
+    monkeypatch.setitem(sys.modules, "skimage", None)
+    images, origin = cli.demo_images()
+    assert [name for name, _ in images] == list(charts.CHARTS)
+    assert "rendered in memory" in origin and "install scikit-image" in origin
+
+
+# --------------------------------------------------------------------------------------------
+# As a user runs it: a subprocess
+# --------------------------------------------------------------------------------------------
+def _env() -> dict[str, str]:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+@pytest.mark.slow
+def test_subprocess_apply_and_demo(photos, tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(500))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "fixedfilters", "apply", "sobel", photos["camera"], bad]
+    result = subprocess.run(
+        [*map(str, command), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert f"{bad}: not a readable image" in result.stderr
+    assert _files(out) == ["camera.sobel.png"]
+
+    result = subprocess.run(
+        [sys.executable, "-m", "fixedfilters", "demo", "--out", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "wrote 10 panels" in result.stdout and "max |diff|" in result.stdout
+    assert len(_files(tmp_path / "demo")) == 10
+
+
+@pytest.mark.slow
+def test_console_script_if_installed(tmp_path):
+    script = shutil.which("fixedfilters") or shutil.which(
+        "fixedfilters", path=str(Path(sys.executable).parent)
+    )
+    if script is None:
+        pytest.skip("the fixedfilters console script is not installed")
+    missing = tmp_path / "missing.png"
+    result = subprocess.run(
+        [script, "apply", "sobel", str(missing), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert f"{missing}: no such file or directory" in result.stderr
+    assert not (tmp_path / "o").exists()
