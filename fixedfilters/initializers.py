@@ -129,8 +129,8 @@ class Gaussian(FilterInitializer):
         depthwise: bool = False,
     ):
         super().__init__(depthwise=depthwise)
-        if isinstance(ksize, list):
-            ksize = tuple(ksize)
+        if isinstance(ksize, list) or (isinstance(ksize, np.ndarray) and ksize.ndim == 1):
+            ksize = tuple(int(k) for k in ksize)
         self._kx, self._ky = kernels.gaussian_blur_kernels(ksize, sigma_x, sigma_y)
         self.ksize, self.sigma_x, self.sigma_y = ksize, float(sigma_x), float(sigma_y)
 

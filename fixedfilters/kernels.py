@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from collections.abc import Sequence
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -41,6 +42,10 @@ __all__ = [
 SCHARR = -1
 #: Largest aperture ``cv2.getDerivKernels``, ``cv2.Sobel`` and ``cv2.Laplacian`` accept.
 MAX_DERIV_KSIZE = 31
+#: Largest Gaussian size (per axis) accepted, given or derived from sigma. OpenCV sets no limit,
+#: but such a kernel already pads every image by 2047 pixels a side; anything larger is almost
+#: surely a mistake (sigma in the wrong unit) and would take minutes and gigabytes to build.
+MAX_GAUSSIAN_KSIZE = 4095
 
 _DBL_EPSILON = 2.220446049250313e-16  # C's DBL_EPSILON, used by cv::GaussianBlur
 
@@ -135,18 +140,26 @@ def _check_finite(name: str, value: object) -> float:
 
 
 def _check_kernel2d(kernel: object) -> np.ndarray:
+    shown = reprlib.repr(kernel)  # the value, shortened for huge kernels
+    if kernel is None or isinstance(kernel, (str, bytes)):
+        raise TypeError(f"kernel must be a 2-D array of real numbers. Received: kernel={shown}")
     try:
         k = np.array(kernel, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise TypeError(
-            f"kernel must be a 2-D array of real numbers. Received: kernel={kernel!r} ({err})"
+            f"kernel must be a 2-D array of real numbers. Received: kernel={shown} ({err})"
         ) from None
     if k.ndim != 2 or k.size == 0:
         raise ValueError(
-            f"kernel must be a non-empty 2-D array (kh, kw). Received: kernel with shape {k.shape}"
+            "kernel must be a non-empty 2-D array (kh, kw). "
+            f"Received: kernel={shown} with shape {k.shape}"
         )
     if not np.all(np.isfinite(k)):
-        raise ValueError("kernel must hold only finite values. Received: a kernel with NaN or inf")
+        where = [tuple(int(i) for i in idx) for idx in np.argwhere(~np.isfinite(k))[:3]]
+        raise ValueError(
+            "kernel must hold only finite values. "
+            f"Received: kernel={shown} with NaN or inf at (row, col) {where}"
+        )
     return k
 
 
@@ -183,6 +196,11 @@ def _check_ksize_pair(name: str, value: object) -> tuple[int, int]:
     for v in (width, height):
         if v < 0 or (v > 0 and v % 2 == 0):
             raise ValueError(f"{name} must be {_KSIZE_PAIR_TEXT}. {_received(**{name: value})}")
+        if v > MAX_GAUSSIAN_KSIZE:
+            raise ValueError(
+                f"{name} entries must be at most MAX_GAUSSIAN_KSIZE={MAX_GAUSSIAN_KSIZE}. "
+                f"{_received(**{name: value})}"
+            )
     return width, height
 
 
@@ -450,6 +468,11 @@ def gaussian(ksize: int, sigma: float) -> np.ndarray:
         [0.054489 0.244201 0.40262  0.244201 0.054489]
     """
     n = _check_odd_ksize("ksize", ksize)
+    if n > MAX_GAUSSIAN_KSIZE:
+        raise ValueError(
+            f"ksize must be at most MAX_GAUSSIAN_KSIZE={MAX_GAUSSIAN_KSIZE}. "
+            f"{_received(ksize=ksize)}"
+        )
     s = _check_finite("sigma", sigma)
     return np.array(_gaussian_taps(n, s), dtype=np.float64)
 
@@ -488,6 +511,15 @@ def gaussian_ksize(sigma: float, *, uint8: bool = False) -> int:
             f"{_received(sigma=sigma)}"
         )
     return round(size) | 1
+
+
+def _check_derived_size(name: str, sigma: object, size: int) -> int:
+    if size > MAX_GAUSSIAN_KSIZE:
+        raise ValueError(
+            f"{name} is too large: it derives a kernel size of {size}, more than "
+            f"MAX_GAUSSIAN_KSIZE={MAX_GAUSSIAN_KSIZE}. {_received(**{name: sigma})}"
+        )
+    return size
 
 
 def gaussian_blur_kernels(
@@ -539,7 +571,7 @@ def gaussian_blur_kernels(
                 "A ksize width of 0 derives the width from sigma_x, which must then be > 0. "
                 f"{_received(ksize=ksize, sigma_x=sigma_x)}"
             )
-        width = gaussian_ksize(sx)
+        width = _check_derived_size("sigma_x", sigma_x, gaussian_ksize(sx))
     if height == 0:
         if not sy > 0:
             raise ValueError(
@@ -547,7 +579,7 @@ def gaussian_blur_kernels(
                 f"sigma_y <= 0), which must then be > 0. "
                 f"{_received(ksize=ksize, sigma_x=sigma_x, sigma_y=sigma_y)}"
             )
-        height = gaussian_ksize(sy)
+        height = _check_derived_size("sigma_y", sigma_y, gaussian_ksize(sy))
     sx = max(sx, 0.0)
     sy = max(sy, 0.0)
     kx = np.array(_gaussian_taps(width, sx), dtype=np.float64)

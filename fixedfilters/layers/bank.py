@@ -8,6 +8,7 @@ import keras
 from keras import ops
 from keras.saving import register_keras_serializable
 
+from fixedfilters import kernels
 from fixedfilters.layers.base import FixedFilter, FixedLayer, check_input_shape
 from fixedfilters.layers.filters import GaussianBlur, Laplacian, Sobel, SobelMagnitude
 
@@ -112,6 +113,13 @@ def edge_stem(
     their ``cv2.magnitude`` and ``cv2.Laplacian(b, cv2.CV_32F, ksize=ksize)``, all with the same
     border.
     """
+    try:  # validate here, so that the message names edge_stem's arguments
+        kernels.gaussian_blur_kernels(blur_ksize, sigma)
+    except (TypeError, ValueError) as err:
+        raise type(err)(
+            f"edge_stem: blur_ksize and sigma must describe a valid Gaussian blur ({err}). "
+            f"Received: blur_ksize={blur_ksize!r}, sigma={sigma!r}"
+        ) from None
     common = dict(border=border, border_value=border_value, data_format=data_format)
     return keras.Sequential(
         [

@@ -16,7 +16,7 @@ files read and write them, and the output is always computed from them.
 from __future__ import annotations
 
 import numpy as np
-from keras import dtype_policies, ops
+from keras import backend, dtype_policies, ops
 from keras.backend import standardize_dtype
 from keras.config import image_data_format
 from keras.layers import Layer
@@ -86,6 +86,21 @@ def _policy_for(dtype: object):
     if policy.compute_dtype != policy.variable_dtype:
         return dtype_policies.get(policy.variable_dtype)
     return policy
+
+
+def _assert_nonempty_tf(x, data_format: str, owner: str):
+    """Unknown height/width in a TensorFlow graph: fail with a clear message on an empty image
+    at run time, instead of an out-of-range gather deep in the border code."""
+    import tensorflow as tf
+
+    h, w = (1, 2) if data_format == "channels_last" else (2, 3)
+    shape = tf.shape(x)
+    check = tf.debugging.assert_positive(
+        shape[h] * shape[w],
+        message=f"{owner} expects a non-empty image (height >= 1 and width >= 1)",
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(x)
 
 
 class FixedLayer(Layer):
@@ -163,8 +178,20 @@ class FixedFilter(FixedLayer):
     # -- computation -------------------------------------------------------------------------
     def call(self, inputs):
         x = inputs
-        if standardize_dtype(x.dtype) != self.compute_dtype:
+        dtype = standardize_dtype(x.dtype)
+        if dtype == "string" or dtype.startswith("complex"):
+            raise TypeError(
+                f"{type(self).__name__} filters real-valued images (integer, bool or float). "
+                f"Received: input dtype={dtype}"
+            )
+        if dtype != self.compute_dtype:
             x = ops.cast(x, self.compute_dtype)
+        if x.shape[0] == 0:
+            # An empty batch: nothing to filter. (TensorFlow's oneDNN convolutions would hand
+            # back their padded input, (0, H + 2r, W + 2r, C), instead.)
+            return ops.zeros_like(x)
+        if backend.backend() == "tensorflow" and None in tuple(x.shape)[1:]:
+            x = _assert_nonempty_tf(x, self.data_format, type(self).__name__)
         return self._filter(x)
 
     def _filter(self, x):

@@ -72,7 +72,14 @@ class SeparableFilter(FixedFilter):
         outs = [sep_correlate(x, kx[t], ky[t], **self._common) for t in range(len(self._terms))]
         if self._combine == "magnitude":
             gx, gy = outs
-            out = ops.sqrt(gx * gx + gy * gy)
+            sq = gx * gx + gy * gy
+            # sqrt has an infinite derivative at 0, and 0 * inf = NaN would flow back from
+            # every flat patch (and from the corners of every reflect_101 image): take the
+            # subgradient 0 there. Same values forward; NaN/inf still propagate.
+            flat = sq == 0
+            out = ops.where(
+                flat, ops.zeros_like(sq), ops.sqrt(ops.where(flat, ops.ones_like(sq), sq))
+            )
         else:
             out = outs[0]
             for extra in outs[1:]:
@@ -252,7 +259,7 @@ class GaussianBlur(SeparableFilter):
         border_value: float = 0.0,
         **kwargs,
     ):
-        if isinstance(ksize, list):
+        if isinstance(ksize, list) or (isinstance(ksize, np.ndarray) and ksize.ndim == 1):
             ksize = tuple(ksize)
         kx, ky = kernels.gaussian_blur_kernels(ksize, sigma_x, sigma_y)
         super().__init__(border=border, border_value=border_value, **kwargs)
