@@ -24,7 +24,7 @@ from keras.saving import register_keras_serializable
 
 from fixedfilters import kernels
 from fixedfilters.layers.base import FixedFilter, check_real
-from fixedfilters.ops import correlate2d, sep_correlate
+from fixedfilters.ops import correlate2d, filter_method, sep_filter
 
 __all__ = [
     "SeparableFilter",
@@ -68,27 +68,33 @@ class SeparableFilter(FixedFilter):
         return self._taps["kernel_y"]
 
     def _filter(self, x):
-        kx, ky = self.kernel_x, self.kernel_y
-        outs = [sep_correlate(x, kx[t], ky[t], **self._common) for t in range(len(self._terms))]
-        if self._combine == "magnitude":
-            gx, gy = outs
-            sq = gx * gx + gy * gy
-            # sqrt has an infinite derivative at 0, and 0 * inf = NaN would flow back from
-            # every flat patch (and from the corners of every reflect_101 image): take the
-            # subgradient 0 there. Same values forward; NaN/inf still propagate.
-            flat = sq == 0
-            out = ops.where(
-                flat, ops.zeros_like(sq), ops.sqrt(ops.where(flat, ops.ones_like(sq), sq))
-            )
-        else:
-            out = outs[0]
-            for extra in outs[1:]:
-                out = out + extra
-        if self.scale != 1.0:
-            out = out * ops.cast(self.scale, out.dtype)
-        if self.delta != 0.0:
-            out = out + ops.cast(self.delta, out.dtype)
-        return out
+        # All terms, their combination and scale/delta in one call (one fused pass per axis on
+        # the stencil path).
+        return sep_filter(
+            x,
+            self.kernel_x,
+            self.kernel_y,
+            data_format=self.data_format,
+            method=self._ff_method(x),
+            **self._sep_options(),
+        )
+
+    def _sep_options(self) -> dict:
+        """This filter's keywords for :func:`fixedfilters.ops.sep_filter` (and ``_bank``)."""
+        return dict(
+            combine=self._combine,
+            scale=self.scale,
+            delta=self.delta,
+            border=self.border,
+            border_value=self.border_value,
+        )
+
+    def _ff_method(self, x) -> str:
+        """``"stencil"`` or ``"conv"``, from the shape the layer was built with (else ``x``'s),
+        so eager calls, tf.function, predict and an export with dynamic sizes all run the same
+        arithmetic."""
+        built_shape = (self.get_build_config() or {}).get("input_shape")
+        return filter_method(built_shape or x, self.data_format)
 
     def kernel2d(self) -> np.ndarray:
         """The 2-D kernel (sum of terms) from the current weights, ``scale`` not applied.
