@@ -54,10 +54,13 @@ Sobel); a planes layout ``(B * C, H, W, 1)`` with ``conv2d`` or depthwise (13-16
 3-tap pass vs 5-7 ms NHWC, before two ~9 ms transposes); ``tf.pad`` REFLECT (8.7 ms vs 7.8 ms
 for two concatenates); a full gather of the padded axes (15.5 ms vs 8.2 ms); XLA compiling
 the depthwise convolutions (0.29 s a call: XLA's CPU convolution is slow for depthwise);
-shift-and-add without XLA (each tap a full-size op: 2-12x slower). A plain
-``DepthwiseConv2D(padding="same")`` with a 3x3 kernel is one TensorFlow op, about 2.5-3 times
-the cost of a NumPy copy of the batch here, so it stays within 0.6-1.9x of the stencil for
-3x3 kernels; the stencil wins by 3-8x from 7x7 up (see ``benchmarks/``).
+shift-and-add without XLA (each tap a full-size op: 2-12x slower).
+
+A plain ``DepthwiseConv2D(padding="same")`` with a 3x3 kernel is one TensorFlow op (zero
+borders, no pass structure) that costs about 3.5-4 NumPy copies of the batch here; a third of
+it would be about 1.25 copies, i.e. one read and one write of the batch, which two fused passes
+cannot reach (each XLA pass alone is about 1.5 copies). For 7x7 and up the stencil is 2.4-8x
+faster than it (see ``benchmarks/``).
 """
 
 from __future__ import annotations
