@@ -38,6 +38,18 @@ class Case:
     tapsum: float  # sum of |taps| (scale included), the issue's tolerance unit
     radius: int  # half-size of the kernel, enough padding for the numpy.pad references
     delta: float = 0.0
+    # What the shared tests may assume of the layer (new families narrow these):
+    borders: tuple[str, ...] = BORDERS  # the borders it accepts; the first is its default
+    linear: bool = True  # a (sum of) linear correlations: adjoint gradients, NaN rules
+    same_shape: bool = True  # output (H, W) == input (H, W): can sit in a FilterBank
+
+    @property
+    def default_border(self) -> str:
+        return self.borders[0]
+
+    def pick_border(self, *preferred: str) -> str:
+        """The first of ``preferred`` this case accepts, else its default border."""
+        return next((b for b in preferred if b in self.borders), self.default_border)
 
 
 def _sep_tapsum(kx, ky, scale=1.0):
@@ -174,14 +186,32 @@ CASES = [
 ]
 
 
+def cases_with(border: str | None = None, *, linear: bool | None = None, same_shape=None):
+    """The registry's cases that accept ``border`` (and are linear / keep the shape, if asked)."""
+    return [
+        c
+        for c in CASES
+        if (border is None or border in c.borders)
+        and (linear is None or c.linear == linear)
+        and (same_shape is None or c.same_shape == same_shape)
+    ]
+
+
+def case_borders() -> list[tuple[Case, str]]:
+    """Every (case, border) pair the registry supports, for parametrized matrices."""
+    return [(c, b) for c in CASES for b in c.borders]
+
+
 def reference(case: Case, img: np.ndarray, border: str, border_value: float = 0.0) -> np.ndarray:
     """cv2's answer for a (B, H, W, C) batch, plane by plane, as float32."""
     img = np.asarray(img, np.float32)
-    out = np.empty(img.shape, np.float32)
-    for b in range(img.shape[0]):
-        for c in range(img.shape[3]):
-            out[b, :, :, c] = reference_plane(case, img[b, :, :, c], border, border_value)
-    return out
+    planes = [
+        [reference_plane(case, img[b, :, :, c], border, border_value) for c in range(img.shape[3])]
+        for b in range(img.shape[0])
+    ]
+    if not planes or not planes[0]:
+        return np.empty(img.shape, np.float32)
+    return np.stack([np.stack(p, axis=-1) for p in planes]).astype(np.float32)
 
 
 def reference_plane(case: Case, plane: np.ndarray, border: str, border_value: float = 0.0):

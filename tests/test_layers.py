@@ -14,7 +14,7 @@ from cvref import CASES, reference, tolerance
 
 
 def _build(case, shape=(None, 16, 16, 3)):
-    layer = case.make(border="reflect_101", border_value=0.0)
+    layer = case.make(border=case.default_border, border_value=0.0)
     layer.build(shape)
     return layer
 
@@ -267,7 +267,7 @@ def test_tf_function_equals_eager(rng):
 
     x = rng.standard_normal((2, 15, 11, 3)).astype(np.float32)
     for case in CASES:
-        layer = case.make(border="reflect_101", border_value=0.0)
+        layer = case.make(border=case.default_border, border_value=0.0)
         eager = np.asarray(layer(x))
         graph = tf.function(layer)(tf.constant(x)).numpy()
         np.testing.assert_array_equal(graph, eager)

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from cvref import (
-    BORDERS,
     CASES,
+    case_borders,
+    cases_with,
     gaussian_case,
     laplacian_case,
     reference,
@@ -32,15 +33,18 @@ def _check(case, img, border, border_value=0.0, **layer_kwargs):
     layer = case.make(border=border, border_value=border_value, **layer_kwargs)
     got = np.asarray(layer(img))
     want = reference(case, img, border, border_value)
-    assert got.shape == img.shape
+    assert got.shape == want.shape
+    if case.same_shape:
+        assert got.shape == img.shape
     assert got.dtype == np.float32
     tol = tolerance(case, img)
     err = float(np.max(np.abs(got.astype(np.float64) - want))) if got.size else 0.0
     assert err <= tol, f"{case.id} border={border} shape={img.shape}: max|diff|={err} > {tol}"
 
 
-@pytest.mark.parametrize("border", BORDERS)
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+@pytest.mark.parametrize(
+    "case,border", case_borders(), ids=[f"{c.id}-{b}" for c, b in case_borders()]
+)
 def test_parity_all_sizes(case, border, rng):
     for h, w in SIZES:
         _check(case, _image(rng, 2, h, w, 1, "float32"), border)
@@ -51,10 +55,11 @@ def test_parity_all_sizes(case, border, rng):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_parity_channels_and_dtypes(case, channels, dtype, rng):
     for border in ("reflect_101", "replicate", "wrap"):
-        _check(case, _image(rng, 2, 19, 13, channels, dtype), border)
+        if border in case.borders:
+            _check(case, _image(rng, 2, 19, 13, channels, dtype), border)
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+@pytest.mark.parametrize("case", cases_with("constant"), ids=lambda c: c.id)
 @pytest.mark.parametrize("border_value", [0.0, 7.5, -100.0])
 def test_parity_constant_border_value(case, border_value, rng):
     for h, w in [(1, 1), (3, 2), (15, 16)]:

@@ -41,7 +41,9 @@ def main(model_path: str, x_path: str, want_path: str) -> int:
     else:
         scale = max(1.0, float(np.max(np.abs(want))))
         err = float(np.max(np.abs(got.astype(np.float64) - want)))
-        if not err <= 1e-6 * scale:
+        # Another backend sums in another order (JAX 0.10 on CPU differs from TensorFlow by
+        # ~1.1e-6 of the output's range on this stack): the README's float32 bound, 1e-5.
+        if not err <= 1e-5 * scale:
             problems.append(f"max|diff|={err} (scale {scale})")
     print(
         f"backend={keras.backend.backend()} fixed_layers={len(fixed)} "
