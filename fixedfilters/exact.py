@@ -112,3 +112,62 @@ def fma_f32(x, a: float, b: float):
     else:
         y = ops.cast(x, "float32") * a32 + b32
     return ops.cast(y, "float32")
+
+
+def filter2d_f32(
+    x,
+    kernel,
+    *,
+    anchor: tuple[int, int],
+    delta: float = 0.0,
+    border: str = "reflect_101",
+    border_value: float = 0.0,
+    data_format: str = "channels_last",
+):
+    """OpenCV's float32 ``filter2D`` sum for 8/16-bit images, operation for operation.
+
+    ``cv2.filter2D`` (and ``cv2.Laplacian`` with ksize 1 or 3) with a float kernel computes, per
+    output value, ``s = float32(delta)`` then ``s = s + k[i, j] * x[...]`` over the taps in
+    row-major order, in float32. Its SIMD body fuses each step (one rounding: ``v_muladd`` is an
+    FMA on AVX2), its scalar tail -- the last ``(width * channels) % 4`` values of each row --
+    rounds the product and the sum separately (measured on ``cv2`` 5.1). Both are emulated here
+    (the FMA in float64), so the float32 result, and hence its ``saturate_cast``, is OpenCV's for
+    any taps. Returns float32. ``kernel`` is a ``(kh, kw)`` tensor of float32 values; ``x`` holds
+    8/16-bit values in any dtype. Zero taps are applied too (``s + 0`` is exact).
+    """
+    from fixedfilters.ops import pad_axis, spatial_axes
+
+    kh, kw = int(kernel.shape[0]), int(kernel.shape[1])
+    ax, ay = anchor
+    h_axis, w_axis = spatial_axes(data_format)
+    wide = "float64" if float64_available() else "float32"
+    xp = pad_axis(ops.cast(x, wide), h_axis, ay, kh - 1 - ay, border, border_value)
+    xp = pad_axis(xp, w_axis, ax, kw - 1 - ax, border, border_value)
+    shape = ops.shape(x)
+    h, w = shape[h_axis], shape[w_axis]
+    k = ops.cast(ops.cast(kernel, "float32"), wide)
+    fused = ops.cast(ops.full_like(ops.cast(x, "float32"), float(_f32(delta))), "float32")
+    split = fused
+    for i in range(kh):
+        for j in range(kw):
+            index = [slice(None)] * 4
+            index[h_axis] = slice(i, i + h) if not isinstance(h, int) else slice(i, i + int(h))
+            index[w_axis] = slice(j, j + w) if not isinstance(w, int) else slice(j, j + int(w))
+            xs = xp[tuple(index)]
+            fused = ops.cast(ops.cast(fused, wide) + k[i, j] * xs, "float32")
+            prod = ops.cast(k[i, j] * xs, "float32")
+            split = split + prod
+    # The scalar tail: flat index (x * channels + c) >= 4 * floor(width * channels / 4).
+    c_axis = 3 if data_format == "channels_last" else 1
+    c = int(x.shape[c_axis])
+    wc = ops.cast(w, "int32") * c
+    flat = ops.reshape(ops.arange(0, wc, dtype="int32"), (-1, c))  # (W, C)
+    tail = flat >= (wc // 4) * 4
+    tail = tail if data_format == "channels_last" else ops.transpose(tail)[:, None, :]
+    return ops.where(tail, split, fused)
+
+
+def _f32(value: float):
+    import numpy as np
+
+    return np.float32(value)

@@ -31,7 +31,7 @@ from keras import ops
 from keras.saving import register_keras_serializable
 
 from fixedfilters import kernels
-from fixedfilters.exact import fma_f32, saturate_cast
+from fixedfilters.exact import filter2d_f32, fma_f32, saturate_cast
 from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_real
 from fixedfilters.ops import correlate2d, filter_method, sep_filter
 
@@ -288,7 +288,14 @@ class Laplacian(SeparableFilter):
 
     def _filter_exact(self, x, output_dtype: str):
         if self.ksize <= 3:
-            return super()._filter_exact(x, output_dtype)
+            # OpenCV: filter2D with the 3x3 float32 kernel * scale (float32), delta.
+            k2 = None
+            for t in range(int(self.kernel_x.shape[0])):
+                term = ops.outer(self.kernel_y[t], self.kernel_x[t])
+                k2 = term if k2 is None else k2 + term
+            k2 = fma_f32(k2, self.scale, 0.0)
+            v = filter2d_f32(x, k2, anchor=(1, 1), delta=self.delta, **self._common)
+            return saturate_cast(v, output_dtype)
         # OpenCV: d2x + d2y in a work depth (int16 for uint8 and ksize 5 -- never saturates on
         # 8-bit data -- else float32), then convertTo(ddepth, scale, delta): a float32 fma.
         work = self._float_dtype_for(x)
@@ -325,11 +332,12 @@ class GaussianBlur(SeparableFilter):
     ``"uint8"`` on uint8 input, ``"uint16"`` on uint16, ``"int16"`` on int16, ``"float32"``,
     ``"float64"``. ``output_dtype="uint8"`` returns ``cv2.GaussianBlur(img_uint8, ...)``'s bytes:
     OpenCV's bit-exact fixed-point path (taps quantized with its error-diffusion rule, fixed-point
-    row and column passes, one rounding; :mod:`fixedfilters.fixedpoint`) where OpenCV takes it,
-    else its float path rounded half to even. The fixed-point taps are derived from the layer's
-    weights at call time (``set_weights`` changes the output). With ``output_dtype="uint8"`` a 0
-    entry of ``ksize`` uses OpenCV's 8-bit size rule ``round(sigma * 6 + 1) | 1``. Integer
-    outputs have no gradient.
+    row and column passes, one rounding; :mod:`fixedfilters.fixedpoint`), which OpenCV 5.1 takes
+    for every uint8 and uint16 image; ``"uint16"`` on uint16 likewise. ``"int16"`` on int16 is
+    OpenCV's float path, rounded half to even and saturated. The fixed-point taps are derived
+    from the layer's weights at call time (``set_weights`` changes the output). With
+    ``output_dtype="uint8"`` a 0 entry of ``ksize`` uses OpenCV's 8-bit size rule
+    ``round(sigma * 6 + 1) | 1``. Integer outputs have no gradient.
 
     >>> import fixedfilters as ff
     >>> ff.GaussianBlur(3).kernel2d().tolist()
@@ -369,6 +377,12 @@ class GaussianBlur(SeparableFilter):
             if fixedpoint.uses_fixed_point(
                 self._resolved_ksize, self.sigma_x, self.sigma_y, output_dtype
             ):
+                # The taps come from the weights; `reference` (OpenCV's float64 taps for this
+                # configuration) lets unchanged float32 weights quantize exactly as OpenCV's
+                # double-precision error diffusion does.
+                reference = fixedpoint.integer_gaussian_kernels(
+                    self._resolved_ksize, self.sigma_x, self.sigma_y, output_dtype
+                )
                 return fixedpoint.gaussian_blur_fixed(
                     x,
                     self.kernel_x[0],
@@ -377,6 +391,7 @@ class GaussianBlur(SeparableFilter):
                     border=self.border,
                     border_value=self.border_value,
                     data_format=self.data_format,
+                    reference=reference,
                 )
         # OpenCV's float path: float32 passes, then saturate_cast.
         return super()._filter_exact(x, output_dtype)
@@ -501,12 +516,15 @@ class Filter2D(FixedFilter):
 
     ``output_dtype`` is OpenCV's ``ddepth`` with ``cv2.filter2D``'s table: uint8 input accepts
     ``"uint8"``, ``"int16"``, ``"uint16"``, ``"float32"``, ``"float64"``; uint16 and int16 input
-    themselves, ``"float32"`` and ``"float64"``; float input only itself. Integer results equal
-    OpenCV's bytes whenever the float result is exact: integer or dyadic taps and ``delta``
-    (a sharpen kernel, ``binomial / 16``, ``0.5``), sums below 2**24; OpenCV then rounds half
-    to even and saturates. Other taps (``1/9``) are not exact in float32, OpenCV and this layer
-    sum the products in different orders, and a pixel within a float32 rounding of a .5 tie can
-    differ by 1. Integer outputs have no gradient.
+    themselves, ``"float32"`` and ``"float64"``; float input only itself. Integer results are
+    OpenCV's bytes: OpenCV sums ``delta + k[i, j] * x`` in float32, taps in row-major order,
+    fused multiply-adds in its SIMD body and separate roundings in each row's scalar tail, then
+    rounds half to even and saturates; :func:`fixedfilters.exact.filter2d_f32` repeats exactly
+    that, so even taps like ``1/9`` match (with integer or dyadic taps every order is exact).
+    Not reproduced: kernels of 130 taps or more on 8-bit images, which OpenCV filters in the
+    Fourier domain (results within 1), and a CPU without FMA (OpenCV then rounds each product;
+    a pixel within a float32 rounding of a .5 tie can differ by 1). Integer outputs have no
+    gradient.
 
     >>> import numpy as np, fixedfilters as ff
     >>> x = np.arange(9, dtype="float32").reshape(1, 3, 3, 1)
@@ -546,6 +564,10 @@ class Filter2D(FixedFilter):
 
     def _output_dtypes(self, input_dtype: str) -> tuple[str, ...]:
         return _FILTER2D_OUT.get(input_dtype, ())
+
+    def _filter_exact(self, x, output_dtype: str):
+        v = filter2d_f32(x, self.kernel, anchor=self.anchor, delta=self.delta, **self._common)
+        return saturate_cast(v, output_dtype)
 
     def _filter(self, x):
         kernel = ops.cast(self.kernel, x.dtype)
