@@ -31,11 +31,14 @@ without ``BORDER_ISOLATED``, which a NumPy array never is.) :func:`uses_fixed_po
 says ``True`` for ``"uint8"`` and ``"uint16"``; the tests check that the fixed-point bytes differ
 from a rounded float blur on real photographs, so the claim can fail.
 
-Arithmetic. Everything is ``int32`` and exact, on every backend (JAX needs no ``x64``). For
-``uint8`` every partial sum is below ``255 * 2**16 < 2**24``. For ``uint16`` the exact sum has 48
-bits, so it is carried in 8-bit limbs: the input as two bytes (two row passes, each ``< 2**24``),
-the row result as four bytes (four column passes with the same taps, each ``< 2**24``), and the
-limbs recombined with carries before the final rounding. The bounds hold for any kernel length,
+Arithmetic. Everything is integer and exact, on every backend (JAX needs no ``x64``). For
+``uint8`` the column pass runs in ``uint16`` (its sums are at most ``255 * 256``; half the
+memory traffic of ``int32``, which is what this pass costs) and the row pass in ``int32`` (sums
+below ``255 * 2**16``). For ``uint16`` the exact sum has 48
+bits, so it is carried in 8-bit limbs: the input as two bytes (two column passes, each
+``< 2**24``), the column result as four bytes (four row passes with the same taps, each
+``< 2**24``), and the limbs recombined with carries before the final rounding. (The order of
+the passes does not matter: the sums are exact.) The bounds hold for any kernel length,
 since the taps are non-negative and sum to ``2**F``.
 
 Interface (what :class:`fixedfilters.GaussianBlur` with ``output_dtype="uint8"/"uint16"`` uses):
@@ -298,24 +301,45 @@ def _length(x, axis: int):
 
 
 def _correlate(z, taps, axis: int, length):
-    """Valid correlation of the padded int32 ``z`` with int32 ``taps`` along ``axis``."""
-    out = None
-    for i in range(int(taps.shape[0])):
-        term = _window(z, axis, i, length) * taps[i]
-        out = term if out is None else out + term
+    """Valid correlation of the padded ``z`` with symmetric integer ``taps`` along ``axis``.
+
+    The taps of :func:`fixed_taps` are symmetric by construction, so each pair of mirrored
+    positions is added before one multiply (half the multiplies). ``taps`` has ``z``'s dtype.
+    """
+    k = int(taps.shape[0])
+    c = k // 2
+    out = _window(z, axis, c, length) * taps[c]
+    for i in range(c):
+        pair = _window(z, axis, i, length) + _window(z, axis, k - 1 - i, length)
+        out = out + pair * taps[i]
     return out
 
 
-def _blur_uint8(xp, qx, qy, h_axis, w_axis, h, w):
-    r = _correlate(xp, qx, w_axis, w)  # < 2**16 (8 fraction bits)
-    a = _correlate(r, qy, h_axis, h)  # < 255 * 2**16 (16 fraction bits)
+def _blur_uint8(x, qx, qy, h_axis, w_axis, h, w, border, value):
+    kh, kw = int(qy.shape[0]), int(qx.shape[0])
+    # Column pass in uint16: each side tap is <= 128 (the taps are symmetric and sum to 256),
+    # so every pair term is <= 510 * 128 and every partial sum <= 255 * 256: exact. Half the
+    # bytes of an int32 intermediate, which is what the speed of this pass depends on.
+    z = ops.cast(pad_axis(ops.cast(x, "uint8"), h_axis, kh // 2, kh // 2, border, value), "uint16")
+    r = _correlate(z, ops.cast(qy, "uint16"), h_axis, h)
+    # Row pass in int32: < 255 * 2**16 (16 fraction bits); round half up. Outside the image,
+    # a constant border's columns are `value * 256` after the column pass. Each border is
+    # padded in the narrow dtype and then widened: XLA fuses a cast-then-concatenate badly
+    # (4-10x slower here), and padding between the passes keeps XLA from fusing both passes
+    # into one loop that recomputes the column pass for every row tap.
+    z = ops.cast(pad_axis(r, w_axis, kw // 2, kw // 2, border, value << 8), "int32")
+    a = _correlate(z, qx, w_axis, w)
     return ops.cast(ops.right_shift(a + (1 << 15), 16), "uint8")
 
 
-def _blur_uint16(xp, qx, qy, h_axis, w_axis, h, w):
-    # Row pass on the two bytes of the input: x = 256 * hi + lo, each sum < 2**24.
-    hi = _correlate(ops.right_shift(xp, 8), qx, w_axis, w)
-    lo = _correlate(ops.bitwise_and(xp, 255), qx, w_axis, w)
+def _blur_uint16(x, qx, qy, h_axis, w_axis, h, w, border, value):
+    kh, kw = int(qy.shape[0]), int(qx.shape[0])
+    # Both borders first (the corners see the 2-D border), in uint16, then widened.
+    zp = pad_axis(ops.cast(x, "uint16"), h_axis, kh // 2, kh // 2, border, value)
+    zp = ops.cast(pad_axis(zp, w_axis, kw // 2, kw // 2, border, value), "int32")
+    # Column pass on the two bytes of the input: x = 256 * hi + lo, each sum < 2**24.
+    hi = _correlate(ops.right_shift(zp, 8), qy, h_axis, h)
+    lo = _correlate(ops.bitwise_and(zp, 255), qy, h_axis, h)
     # r = 256 * hi + lo < 2**32, as four bytes b3..b0.
     t = lo + ops.left_shift(ops.bitwise_and(hi, 255), 8)
     c = ops.right_shift(hi, 8) + ops.right_shift(t, 16)  # r >> 16, < 2**16
@@ -325,9 +349,9 @@ def _blur_uint16(xp, qx, qy, h_axis, w_axis, h, w):
         ops.bitwise_and(c, 255),
         ops.right_shift(c, 8),
     )
-    # Column pass on each byte: e_k = sum_j qy[j] * byte_k, each < 2**24;
+    # Row pass on each byte: e_k = sum_i qx[i] * byte_k, each < 2**24;
     # a = 2**24 e3 + 2**16 e2 + 2**8 e1 + e0 (32 fraction bits).
-    e0, e1, e2, e3 = (_correlate(b, qy, h_axis, h) for b in limbs)
+    e0, e1, e2, e3 = (_correlate(b, qx, w_axis, w) for b in limbs)
     low = e0 + ops.left_shift(ops.bitwise_and(e1, 255), 8)  # bits 0..23 (+ carry)
     mid = (
         e2
@@ -344,12 +368,8 @@ def _blur_uint16(xp, qx, qy, h_axis, w_axis, h, w):
 def _blur(x, qx, qy, *, depth, border, value, data_format):
     h_axis, w_axis = spatial_axes(data_format, len(x.shape))
     h, w = _length(x, h_axis), _length(x, w_axis)
-    kh, kw = int(qy.shape[0]), int(qx.shape[0])
-    z = ops.cast(x, "int32")
-    z = pad_axis(z, h_axis, kh // 2, kh // 2, border, value)
-    z = pad_axis(z, w_axis, kw // 2, kw // 2, border, value)
     fn = _blur_uint8 if depth == "uint8" else _blur_uint16
-    return fn(z, qx, qy, h_axis, w_axis, h, w)
+    return fn(x, qx, qy, h_axis, w_axis, h, w, border, value)
 
 
 @functools.cache
