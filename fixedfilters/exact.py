@@ -18,7 +18,8 @@ Everything here returns integer tensors, which carry no gradient: TensorFlow's
 
 >>> import numpy as np
 >>> from fixedfilters.exact import saturate_cast
->>> saturate_cast(np.array([0.5, 1.5, 2.5, -3.0, 300.0, np.nan], "float32"), "uint8").tolist()
+>>> v = np.array([0.5, 1.5, 2.5, -3.0, 300.0, np.nan], "float32")
+>>> np.asarray(saturate_cast(v, "uint8")).tolist()
 [0, 2, 2, 0, 255, 255]
 """
 
@@ -85,7 +86,7 @@ def saturate_cast(x, dtype: str):
     ``"uint8"``, ``"int16"`` or ``"uint16"``. The result has no gradient.
 
     >>> import numpy as np
-    >>> saturate_cast(np.array([-0.5, -1.5, 40000.0], "float32"), "int16").tolist()
+    >>> np.asarray(saturate_cast(np.array([-0.5, -1.5, 40000.0], "float32"), "int16")).tolist()
     [0, -2, 32767]
     """
     lo, hi = INTEGER_RANGE[dtype]

@@ -428,7 +428,7 @@ class SobelMagnitude(SeparableFilter):
     >>> import numpy as np, fixedfilters as ff
     >>> x = np.tile(np.arange(4, dtype="float32"), (3, 1))[None, :, :, None]
     >>> ff.SobelMagnitude(ksize=1)(x)[0, 1, :, 0].numpy().tolist()
-    [1.0, 2.0, 2.0, 1.0]
+    [0.0, 2.0, 2.0, 0.0]
     """
 
     _combine = "magnitude"
