@@ -7,6 +7,7 @@ change during training, with outputs equal to OpenCV's for the same call and bor
 from fixedfilters import initializers, kernels
 from fixedfilters.borders import BORDERS
 from fixedfilters.layers import (
+    ConvertScaleAbs,
     Filter2D,
     FilterBank,
     FixedFilter,
@@ -44,6 +45,7 @@ __all__ = [
     "GaussianBlur",
     "Filter2D",
     "SobelMagnitude",
+    "ConvertScaleAbs",
     "FilterBank",
     "edge_stem",
     "weight_report",

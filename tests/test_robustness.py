@@ -101,6 +101,8 @@ REAL_ARGS = {
     "Scharr(scale)": ("scale", lambda v: ff.Scharr(scale=v)),
     "Laplacian(delta)": ("delta", lambda v: ff.Laplacian(delta=v)),
     "Filter2D(delta)": ("delta", lambda v: ff.Filter2D([[1.0]], delta=v)),
+    "ConvertScaleAbs(alpha)": ("alpha", lambda v: ff.ConvertScaleAbs(alpha=v)),
+    "ConvertScaleAbs(beta)": ("beta", lambda v: ff.ConvertScaleAbs(beta=v)),
     "Sobel(border_value)": ("border_value", lambda v: ff.Sobel(border_value=v)),
     "GaussianBlur(border_value)": (
         "border_value",

@@ -2,6 +2,7 @@
 
 from fixedfilters.layers.bank import FilterBank, edge_stem
 from fixedfilters.layers.base import FixedFilter, FixedLayer
+from fixedfilters.layers.convert import ConvertScaleAbs
 from fixedfilters.layers.filters import (
     Filter2D,
     GaussianBlur,
@@ -22,6 +23,7 @@ __all__ = [
     "GaussianBlur",
     "Filter2D",
     "SobelMagnitude",
+    "ConvertScaleAbs",
     "FilterBank",
     "edge_stem",
 ]

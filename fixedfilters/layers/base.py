@@ -11,20 +11,63 @@ Two mechanisms keep the taps fixed, and both are needed:
 
 Weights are plain Keras variables: ``get_weights``/``set_weights``, checkpoints and ``.keras``
 files read and write them, and the output is always computed from them.
+
+Output dtypes (``output_dtype=``): OpenCV's ``ddepth``
+------------------------------------------------------
+Every :class:`FixedFilter` takes ``output_dtype`` (``None``, ``"uint8"``, ``"int16"``,
+``"uint16"``, ``"float32"``, ``"float64"``; see :mod:`fixedfilters.exact`). ``None`` is the
+behaviour from before: the layer's compute dtype (float32, or float64 under ``dtype="float64"``).
+Otherwise the layer returns what the OpenCV call with the matching ``ddepth`` returns for the
+*raw* input (uint8 stays uint8 until the filter has run), bit for bit for integer outputs.
+
+How a subclass takes part (two hooks, both optional; the base does the rest):
+
+``_output_dtypes(self, input_dtype) -> tuple[str, ...]``
+    The output dtypes OpenCV accepts for this call on an input of ``input_dtype`` (a Keras dtype
+    name: ``"uint8"``, ``"uint16"``, ``"int16"``, ``"float32"``, ...). Check each combination
+    against ``cv2`` itself. The default accepts none, so a layer that has not opted in raises a
+    clear ``ValueError`` for any ``output_dtype`` other than ``None``. :data:`SAME_DEPTH` is the
+    table of a call whose output depth is its input depth (``cv2.GaussianBlur``, ``ddepth=-1``).
+``_filter_exact(self, x, output_dtype)``
+    Called with the raw input ``x`` (not cast) when ``output_dtype`` is an integer dtype. The
+    default computes ``self._filter`` in float32 (float64 for a float64 input) and applies
+    :func:`fixedfilters.exact.saturate_cast` (round half to even, clamp: OpenCV's
+    ``saturate_cast``). That is exact whenever the float result is (integer or dyadic taps, small
+    sums); override it where OpenCV does something else (fixed point, an intermediate saturated to
+    int16, a float32 ``fma`` in ``convertTo``, the scale folded into a tap, ...).
+
+Float outputs (``"float32"``/``"float64"``) run ``self._filter`` on the input cast to that dtype
+(OpenCV computes ``ddepth=CV_64F`` in double) and keep their gradients. Integer outputs carry
+no gradient: TensorFlow returns ``None`` for a gradient through them and ``jax.grad`` refuses
+them; they are not a training path (document it in the layer's docstring). The check runs at
+call time, where the input dtype is known: a ``ValueError`` names the layer, the input dtype and
+what is allowed. ``output_dtype`` is in ``get_config``; the taps stay fixed weights, and an exact
+path must derive everything it applies from them (``set_weights`` still changes the output).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from keras import backend, dtype_policies, ops
+from keras import KerasTensor, backend, dtype_policies, ops
 from keras.backend import standardize_dtype
 from keras.config import image_data_format
 from keras.layers import Layer
 
 from fixedfilters.borders import normalize_border
+from fixedfilters.exact import check_output_dtype, is_integer_dtype, saturate_cast
 from fixedfilters.kernels import _check_finite as check_real
 
-__all__ = ["FixedLayer", "FixedFilter", "check_real", "check_data_format", "check_input_shape"]
+__all__ = [
+    "FixedLayer",
+    "FixedFilter",
+    "SAME_DEPTH",
+    "check_real",
+    "check_data_format",
+    "check_input_shape",
+]
+
+SAME_DEPTH = {d: (d,) for d in ("uint8", "uint16", "int16", "float32", "float64")}
+"""``_output_dtypes`` table of a call whose output depth equals the input depth (``ddepth=-1``)."""
 
 
 def check_data_format(data_format: object) -> str:
@@ -141,6 +184,9 @@ class FixedFilter(FixedLayer):
     non-trainable weights in ``build``) and ``_filter(x)`` (the computation, from the weights).
     Input: a 4-D batch ``(batch, height, width, channels)`` (or ``(batch, channels, height,
     width)`` with ``data_format="channels_first"``); integer inputs are cast to the compute dtype.
+    ``output_dtype`` (default ``None``: the compute dtype) selects OpenCV's ``ddepth``; see the
+    module docstring for the two hooks (``_output_dtypes``, ``_filter_exact``) a subclass uses.
+    Integer outputs carry no gradient.
     """
 
     def __init__(
@@ -149,12 +195,18 @@ class FixedFilter(FixedLayer):
         border: str = "reflect_101",
         border_value: float = 0.0,
         data_format: str | None = None,
+        output_dtype: str | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.border = normalize_border(border)
         self.border_value = check_real("border_value", border_value)
         self.data_format = check_data_format(data_format)
+        self.output_dtype = check_output_dtype(output_dtype)
+        if self.output_dtype is not None:
+            # OpenCV's answer depends on the input depth: keep float64 inputs float64 (Keras
+            # would cast floating inputs to the compute dtype before `call`).
+            self.autocast = False
 
     # -- weights -----------------------------------------------------------------------------
     def _initial_taps(self) -> dict[str, np.ndarray]:
@@ -184,21 +236,67 @@ class FixedFilter(FixedLayer):
                 f"{type(self).__name__} filters real-valued images (integer, bool or float). "
                 f"Received: input dtype={dtype}"
             )
-        if dtype != self.compute_dtype:
-            x = ops.cast(x, self.compute_dtype)
+        out_dtype = self.output_dtype
+        if out_dtype is not None:
+            self._check_output_dtype(dtype)
+        if out_dtype is None:
+            work = self.compute_dtype
+        elif is_integer_dtype(out_dtype):
+            work = dtype  # the exact path reads the raw input
+        else:
+            work = out_dtype  # ddepth=CV_32F/CV_64F: OpenCV computes in that precision
+        if dtype != work:
+            x = ops.cast(x, work)
         if x.shape[0] == 0:
             # An empty batch: nothing to filter. (TensorFlow's oneDNN convolutions would hand
             # back their padded input, (0, H + 2r, W + 2r, C), instead.)
-            return ops.zeros_like(x)
+            return ops.zeros_like(x, dtype=out_dtype or work)
         if backend.backend() == "tensorflow" and None in tuple(x.shape)[1:]:
             x = _assert_nonempty_tf(x, self.data_format, type(self).__name__)
+        if out_dtype is not None and is_integer_dtype(out_dtype):
+            return self._filter_exact(x, out_dtype)
         return self._filter(x)
 
     def _filter(self, x):
         raise NotImplementedError
 
+    # -- output dtypes (OpenCV's ddepth) -------------------------------------------------------
+    def _output_dtypes(self, input_dtype: str) -> tuple[str, ...]:
+        """Output dtypes OpenCV accepts for this call on ``input_dtype`` (default: none)."""
+        return ()
+
+    def _check_output_dtype(self, input_dtype: str) -> None:
+        allowed = tuple(self._output_dtypes(input_dtype))
+        if self.output_dtype not in allowed:
+            what = f"one of {allowed}" if allowed else f"no output_dtype for {input_dtype} input"
+            raise ValueError(
+                f"{type(self).__name__}: output_dtype={self.output_dtype!r} is not available for "
+                f"input dtype {input_dtype}; OpenCV accepts {what} (or None for the float "
+                f"result). Received: output_dtype={self.output_dtype!r}, input "
+                f"dtype={input_dtype}"
+            )
+
+    def _float_dtype_for(self, x) -> str:
+        """float64 for a float64 input, else float32 (OpenCV's working depth for 8/16-bit)."""
+        return "float64" if standardize_dtype(x.dtype) == "float64" else "float32"
+
+    def _filter_exact(self, x, output_dtype: str):
+        """The integer result (``output_dtype``) from the raw input ``x``.
+
+        Default: ``saturate_cast(self._filter(x as float32), output_dtype)`` (float64 for a
+        float64 input): exact whenever the float result is exact.
+        """
+        v = self._filter(ops.cast(x, self._float_dtype_for(x)))
+        return saturate_cast(v, output_dtype)
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
+
+    def compute_output_spec(self, inputs):
+        spec = super().compute_output_spec(inputs)
+        if self.output_dtype is None:
+            return spec
+        return KerasTensor(spec.shape, dtype=self.output_dtype)
 
     @property
     def _common(self) -> dict:
@@ -209,6 +307,9 @@ class FixedFilter(FixedLayer):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(
-            border=self.border, border_value=self.border_value, data_format=self.data_format
+            border=self.border,
+            border_value=self.border_value,
+            data_format=self.data_format,
+            output_dtype=self.output_dtype,
         )
         return config

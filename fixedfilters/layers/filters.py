@@ -14,6 +14,14 @@ one term; Laplacian has two (``d2/dx2`` and ``d2/dy2``), summed; SobelMagnitude 
 and ``d/dy``), combined as ``sqrt(gx**2 + gy**2)``. ``Filter2D`` holds one weight, ``kernel`` of
 shape ``(kh, kw)``. ``scale`` and ``delta`` are configuration, applied after the correlation:
 ``out = scale * correlate(x) + delta`` as in OpenCV.
+
+Output dtypes
+-------------
+Every layer takes ``output_dtype=`` (see :mod:`fixedfilters.layers.base`): ``None`` keeps the
+float result; ``"uint8"``, ``"int16"``, ``"uint16"`` return OpenCV's integer result for the
+matching ``ddepth`` (``saturate_cast``: round half to even, clamp), ``"float32"``/``"float64"``
+its float result. Which combinations exist is OpenCV's own table (checked against ``cv2`` 5.1),
+``_output_dtypes`` below. Integer outputs carry no gradient.
 """
 
 from __future__ import annotations
@@ -23,8 +31,27 @@ from keras import ops
 from keras.saving import register_keras_serializable
 
 from fixedfilters import kernels
-from fixedfilters.layers.base import FixedFilter, check_real
+from fixedfilters.exact import filter2d_f32, fma_f32, saturate_cast
+from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_real
 from fixedfilters.ops import correlate2d, filter_method, sep_filter
+
+_ALL_OUT = ("uint8", "int16", "uint16", "float32", "float64")
+# cv2.Sobel / cv2.Scharr / cv2.Laplacian(ksize >= 5): input depth -> accepted ddepth
+_DERIV_OUT = {
+    "uint8": _ALL_OUT,
+    "uint16": _ALL_OUT,
+    "int16": _ALL_OUT,
+    "float32": _ALL_OUT,
+    "float64": ("uint8", "int16", "uint16", "float64"),
+}
+# cv2.filter2D (and cv2.Laplacian with ksize 1 or 3, which calls it)
+_FILTER2D_OUT = {
+    "uint8": _ALL_OUT,
+    "uint16": ("uint16", "float32", "float64"),
+    "int16": ("int16", "float32", "float64"),
+    "float32": ("float32",),
+    "float64": ("float64",),
+}
 
 __all__ = [
     "SeparableFilter",
@@ -128,6 +155,19 @@ class Sobel(SeparableFilter):
     Input ``(batch, height, width, channels)``; output of the same shape, float32 (float64 with
     ``dtype="float64"``).
 
+    ``output_dtype`` is OpenCV's ``ddepth``: ``"int16"`` is ``cv2.Sobel(img, cv2.CV_16S, ...)``,
+    ``"uint8"`` on a uint8 image ``ddepth=-1``; uint8, uint16, int16 and float32 inputs accept
+    ``"uint8"``, ``"int16"``, ``"uint16"``, ``"float32"``, ``"float64"``; float64 inputs all but
+    ``"float32"`` (as ``cv2``). Integer results equal OpenCV's bytes whenever ``scale`` and
+    ``delta`` are dyadic (integers, 0.5, 0.25, ...): the float result is then exact, and OpenCV
+    rounds it half to even and saturates. With other values OpenCV folds ``scale`` into a float32
+    tap and sums in float32; a pixel whose exact value lies within a float32 rounding of a .5
+    tie can then differ by 1 (``scale=0.1, delta=0.3`` to int16 on ``skimage.data.astronaut``:
+    0.37% of values). On an int16 image with
+    ``output_dtype="int16"`` and a ``scale``, OpenCV (its IPP path) saturates the raw derivative
+    to int16 before scaling; this layer does not, so the two differ where the unscaled
+    derivative leaves -32768..32767. Integer outputs have no gradient.
+
     >>> import numpy as np, fixedfilters as ff
     >>> x = np.tile(np.arange(5, dtype="float32"), (5, 1))[None, :, :, None]
     >>> ff.Sobel(dx=1, dy=0)(x)[0, 2, :, 0].numpy().tolist()
@@ -152,6 +192,9 @@ class Sobel(SeparableFilter):
         )
         self.dx, self.dy, self.ksize = int(dx), int(dy), int(ksize)
         self._terms = [(kx, ky)]
+
+    def _output_dtypes(self, input_dtype: str) -> tuple[str, ...]:
+        return _DERIV_OUT.get(input_dtype, ())
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -211,6 +254,14 @@ class Laplacian(SeparableFilter):
     separable terms. Correlation, border ``"reflect_101"`` by default; shapes as in
     :class:`Sobel`.
 
+    ``output_dtype`` is OpenCV's ``ddepth``, with OpenCV's table: ksize 1 and 3 go through
+    ``cv2.filter2D`` (uint8 input: any of ``"uint8"``, ``"int16"``, ``"uint16"``, ``"float32"``,
+    ``"float64"``; uint16/int16 input: itself, ``"float32"``, ``"float64"``; float input: itself),
+    ksize 5 and up accept all five for every input. Integer results are OpenCV's bytes when
+    ``scale``/``delta`` are dyadic (see :class:`Sobel`); for ksize >= 5 the final
+    ``convertTo(scale, delta)`` is emulated as OpenCV's float32 fused multiply-add. No gradient
+    through integer outputs.
+
     >>> import fixedfilters as ff
     >>> ff.Laplacian(ksize=3).kernel2d().tolist()
     [[2.0, 0.0, 2.0], [0.0, -8.0, 0.0], [2.0, 0.0, 2.0]]
@@ -233,6 +284,37 @@ class Laplacian(SeparableFilter):
         self.ksize = int(ksize)
         self._terms = list(terms)
 
+    def _output_dtypes(self, input_dtype: str) -> tuple[str, ...]:
+        table = _FILTER2D_OUT if self.ksize <= 3 else _DERIV_OUT
+        if self.ksize > 3 and input_dtype == "float64":
+            return _ALL_OUT
+        return table.get(input_dtype, ())
+
+    def _filter_exact(self, x, output_dtype: str):
+        if self.ksize <= 3:
+            # OpenCV: filter2D with the 3x3 float32 kernel * scale (float32), delta.
+            k2 = None
+            for t in range(int(self.kernel_x.shape[0])):
+                term = ops.outer(self.kernel_y[t], self.kernel_x[t])
+                k2 = term if k2 is None else k2 + term
+            k2 = fma_f32(k2, self.scale, 0.0)
+            v = filter2d_f32(x, k2, anchor=(1, 1), delta=self.delta, **self._common)
+            return saturate_cast(v, output_dtype)
+        # OpenCV: d2x + d2y in a work depth (int16 for uint8 and ksize 5 -- never saturates on
+        # 8-bit data -- else float32), then convertTo(ddepth, scale, delta): a float32 fma.
+        work = self._float_dtype_for(x)
+        options = dict(self._sep_options(), scale=1.0, delta=0.0)
+        xf = ops.cast(x, work)
+        raw = sep_filter(
+            xf,
+            self.kernel_x,
+            self.kernel_y,
+            data_format=self.data_format,
+            method=self._ff_method(xf),
+            **options,
+        )
+        return saturate_cast(fma_f32(raw, self.scale, self.delta), output_dtype)
+
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(ksize=self.ksize)
@@ -249,6 +331,17 @@ class GaussianBlur(SeparableFilter):
     sigma as OpenCV does for float images (``round(sigma * 8 + 1) | 1``). ``sigma_y=0`` means
     ``sigma_y = sigma_x``; a sigma <= 0 derives it from the size (OpenCV's fixed tables for sizes
     up to 7). Correlation, border ``"reflect_101"`` by default; shapes as in :class:`Sobel`.
+
+    ``output_dtype`` is the output depth of ``cv2.GaussianBlur``, which is always the input's:
+    ``"uint8"`` on uint8 input, ``"uint16"`` on uint16, ``"int16"`` on int16, ``"float32"``,
+    ``"float64"``. ``output_dtype="uint8"`` returns ``cv2.GaussianBlur(img_uint8, ...)``'s bytes:
+    OpenCV's bit-exact fixed-point path (taps quantized with its error-diffusion rule, fixed-point
+    row and column passes, one rounding; :mod:`fixedfilters.fixedpoint`), which OpenCV 5.1 takes
+    for every uint8 and uint16 image; ``"uint16"`` on uint16 likewise. ``"int16"`` on int16 is
+    OpenCV's float path, rounded half to even and saturated. The fixed-point taps are derived
+    from the layer's weights at call time (``set_weights`` changes the output). With
+    ``output_dtype="uint8"`` a 0 entry of ``ksize`` uses OpenCV's 8-bit size rule
+    ``round(sigma * 6 + 1) | 1``. Integer outputs have no gradient.
 
     >>> import fixedfilters as ff
     >>> ff.GaussianBlur(3).kernel2d().tolist()
@@ -267,7 +360,8 @@ class GaussianBlur(SeparableFilter):
     ):
         if isinstance(ksize, list) or (isinstance(ksize, np.ndarray) and ksize.ndim == 1):
             ksize = tuple(ksize)
-        kx, ky = kernels.gaussian_blur_kernels(ksize, sigma_x, sigma_y)
+        size = _uint8_gaussian_size(ksize, sigma_x, sigma_y, kwargs.get("output_dtype"))
+        kx, ky = kernels.gaussian_blur_kernels(size, sigma_x, sigma_y)
         super().__init__(border=border, border_value=border_value, **kwargs)
         self.ksize = ksize if isinstance(ksize, tuple) else int(ksize)
         if isinstance(self.ksize, tuple):
@@ -275,6 +369,36 @@ class GaussianBlur(SeparableFilter):
         self.sigma_x = float(sigma_x)
         self.sigma_y = float(sigma_y)
         self._terms = [(kx, ky)]
+        self._resolved_ksize = (len(kx), len(ky))
+
+    def _output_dtypes(self, input_dtype: str) -> tuple[str, ...]:
+        return SAME_DEPTH.get(input_dtype, ())
+
+    def _filter_exact(self, x, output_dtype: str):
+        if output_dtype in ("uint8", "uint16"):
+            from fixedfilters import fixedpoint
+
+            if fixedpoint.uses_fixed_point(
+                self._resolved_ksize, self.sigma_x, self.sigma_y, output_dtype
+            ):
+                # The taps come from the weights; `reference` (OpenCV's float64 taps for this
+                # configuration) lets unchanged float32 weights quantize exactly as OpenCV's
+                # double-precision error diffusion does.
+                reference = fixedpoint.integer_gaussian_kernels(
+                    self._resolved_ksize, self.sigma_x, self.sigma_y, output_dtype
+                )
+                return fixedpoint.gaussian_blur_fixed(
+                    x,
+                    self.kernel_x[0],
+                    self.kernel_y[0],
+                    depth=output_dtype,
+                    border=self.border,
+                    border_value=self.border_value,
+                    data_format=self.data_format,
+                    reference=reference,
+                )
+        # OpenCV's float path: float32 passes, then saturate_cast.
+        return super()._filter_exact(x, output_dtype)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -295,7 +419,16 @@ class SobelMagnitude(SeparableFilter):
     OpenCV equivalent: ``cv2.magnitude(cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=ksize),
     cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=ksize))`` with the same ``borderType``. ``ksize`` as
     in :class:`Sobel` (-1 for Scharr). Correlation, border ``"reflect_101"`` by default; shapes
-    as in :class:`Sobel`.
+    as in :class:`Sobel`. With ``ksize=1`` the 1-tap factor (``[1]``) is held as ``[0, 1, 0]``
+    so both terms share one shape (a zero tap reads a border pixel that does not count).
+
+    ``output_dtype``: ``"float32"`` or ``"float64"`` (``cv2.magnitude`` is float-only; float64
+    input: ``"float64"``).
+
+    >>> import numpy as np, fixedfilters as ff
+    >>> x = np.tile(np.arange(4, dtype="float32"), (3, 1))[None, :, :, None]
+    >>> ff.SobelMagnitude(ksize=1)(x)[0, 1, :, 0].numpy().tolist()
+    [0.0, 2.0, 2.0, 0.0]
     """
 
     _combine = "magnitude"
@@ -312,7 +445,15 @@ class SobelMagnitude(SeparableFilter):
         gy = kernels.sobel(0, 1, ksize)
         super().__init__(border=border, border_value=border_value, **kwargs)
         self.ksize = int(ksize)
-        self._terms = [gx, gy]
+        # ksize=1: d/dx is ([-1, 0, 1], [1]) and d/dy ([1], [-1, 0, 1]); embed the 1-tap
+        # factors as [0, 1, 0] so the two terms stack into (2, 3) weights.
+        n = max(len(gx[0]), len(gx[1]), len(gy[0]), len(gy[1]))
+        self._terms = [tuple(_embed(k, n) for k in term) for term in (gx, gy)]
+
+    def _output_dtypes(self, input_dtype: str) -> tuple[str, ...]:
+        if input_dtype == "float64":
+            return ("float64",)
+        return ("float32", "float64") if input_dtype in _DERIV_OUT else ()
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -320,6 +461,27 @@ class SobelMagnitude(SeparableFilter):
             config.pop(key)
         config.update(ksize=self.ksize)
         return config
+
+
+def _embed(taps: np.ndarray, n: int) -> np.ndarray:
+    """``taps`` centred in ``n`` taps with zeros around (same correlation, same anchor)."""
+    pad = (n - len(taps)) // 2
+    return np.pad(np.asarray(taps, np.float64), (pad, n - len(taps) - pad))
+
+
+def _uint8_gaussian_size(ksize, sigma_x, sigma_y, output_dtype):
+    """``ksize`` with 0 entries resolved by OpenCV's 8-bit rule when the output is uint8."""
+    if output_dtype is None or np.dtype(output_dtype) != np.uint8:
+        return ksize
+    width, height = kernels._check_ksize_pair("ksize", ksize)
+    sx = kernels._check_finite("sigma_x", sigma_x)
+    sy = kernels._check_finite("sigma_y", sigma_y)
+    sy = sy if sy > 0 else sx
+    if width == 0 and sx > 0:
+        width = kernels.gaussian_ksize(sx, uint8=True)
+    if height == 0 and sy > 0:
+        height = kernels.gaussian_ksize(sy, uint8=True)
+    return (width, height)
 
 
 def _check_anchor(anchor: object, shape: tuple[int, int]) -> tuple[int, int]:
@@ -355,6 +517,18 @@ class Filter2D(FixedFilter):
     kernel (default: the centre ``(kw // 2, kh // 2)``, even sizes included). Border
     ``"reflect_101"`` by default. The kernel is held as the weight ``kernel`` ``(kh, kw)``.
     Shapes as in :class:`Sobel`.
+
+    ``output_dtype`` is OpenCV's ``ddepth`` with ``cv2.filter2D``'s table: uint8 input accepts
+    ``"uint8"``, ``"int16"``, ``"uint16"``, ``"float32"``, ``"float64"``; uint16 and int16 input
+    themselves, ``"float32"`` and ``"float64"``; float input only itself. Integer results are
+    OpenCV's bytes: OpenCV sums ``delta + k[i, j] * x`` in float32, taps in row-major order,
+    fused multiply-adds in its SIMD body and separate roundings in each row's scalar tail, then
+    rounds half to even and saturates; :func:`fixedfilters.exact.filter2d_f32` repeats exactly
+    that, so even taps like ``1/9`` match (with integer or dyadic taps every order is exact).
+    Not reproduced: kernels of 130 taps or more on 8-bit images, which OpenCV filters in the
+    Fourier domain (results within 1), and a CPU without FMA (OpenCV then rounds each product;
+    a pixel within a float32 rounding of a .5 tie can differ by 1). Integer outputs have no
+    gradient.
 
     >>> import numpy as np, fixedfilters as ff
     >>> x = np.arange(9, dtype="float32").reshape(1, 3, 3, 1)
@@ -392,8 +566,16 @@ class Filter2D(FixedFilter):
             return self._kernel_init.copy()
         return np.asarray(ops.convert_to_numpy(self.kernel), dtype=np.float64)
 
+    def _output_dtypes(self, input_dtype: str) -> tuple[str, ...]:
+        return _FILTER2D_OUT.get(input_dtype, ())
+
+    def _filter_exact(self, x, output_dtype: str):
+        v = filter2d_f32(x, self.kernel, anchor=self.anchor, delta=self.delta, **self._common)
+        return saturate_cast(v, output_dtype)
+
     def _filter(self, x):
-        out = correlate2d(x, self.kernel, anchor=self.anchor, **self._common)
+        kernel = ops.cast(self.kernel, x.dtype)
+        out = correlate2d(x, kernel, anchor=self.anchor, **self._common)
         if self.delta != 0.0:
             out = out + ops.cast(self.delta, out.dtype)
         return out

@@ -1,0 +1,174 @@
+"""OpenCV's integer results, in-graph: ``saturate_cast``, its float32 ``fma`` and dtype tables.
+
+OpenCV turns a float result into an 8- or 16-bit pixel with ``saturate_cast<T>(v)``: round to
+nearest with ties to even (``cvRound``: ``lrint`` / ``cvtps2dq`` under the default rounding mode),
+then clamp to the range of ``T``. Measured on ``cv2`` 5.1 (SIMD and scalar tails alike): values
+beyond the range (``inf`` included) clamp, and NaN becomes the *largest* value of ``T`` (255,
+32767, 65535). :func:`saturate_cast` does the same with ``keras.ops`` (any backend, any graph).
+
+:func:`fma_f32` emulates the float32 fused multiply-add that OpenCV's AVX2 code (and GCC's
+contracted scalar tails) use for ``x * a + b`` in ``convertTo``/``convertScaleAbs``: the product
+of two float32 numbers is exact in float64, the sum is rounded once to float64 and then to
+float32. (The double rounding differs from a true float32 FMA only when the float64 sum lands
+exactly halfway between two float32 numbers, which needs ``b`` to carry bits 30+ binades below
+the product: not seen in practice.)
+
+Everything here returns integer tensors, which carry no gradient: TensorFlow's
+``GradientTape.gradient`` returns ``None`` through them, ``jax.grad`` refuses integer outputs.
+
+>>> import numpy as np
+>>> from fixedfilters.exact import saturate_cast
+>>> v = np.array([0.5, 1.5, 2.5, -3.0, 300.0, np.nan], "float32")
+>>> np.asarray(saturate_cast(v, "uint8")).tolist()
+[0, 2, 2, 0, 255, 255]
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+__all__ = [
+    "OUTPUT_DTYPES",
+    "INTEGER_DTYPES",
+    "INTEGER_RANGE",
+    "check_output_dtype",
+    "saturate_cast",
+    "fma_f32",
+    "is_integer_dtype",
+    "float64_available",
+]
+
+OUTPUT_DTYPES = ("uint8", "int16", "uint16", "float32", "float64")
+"""The values ``output_dtype=`` accepts (OpenCV's CV_8U, CV_16S, CV_16U, CV_32F, CV_64F)."""
+
+INTEGER_DTYPES = ("uint8", "int16", "uint16")
+
+INTEGER_RANGE = {"uint8": (0, 255), "int16": (-32768, 32767), "uint16": (0, 65535)}
+
+
+def check_output_dtype(output_dtype: object) -> str | None:
+    """``None`` or one of :data:`OUTPUT_DTYPES` (NumPy dtypes and classes accepted)."""
+    if output_dtype is None:
+        return None
+    name = None
+    try:
+        import numpy as np
+
+        name = np.dtype(output_dtype).name
+    except TypeError:
+        pass
+    if name not in OUTPUT_DTYPES or isinstance(output_dtype, bool):
+        raise ValueError(
+            f"output_dtype must be None (float, as before) or one of {OUTPUT_DTYPES}. "
+            f"Received: output_dtype={output_dtype!r}"
+        )
+    return name
+
+
+def is_integer_dtype(dtype: str) -> bool:
+    return dtype in INTEGER_DTYPES
+
+
+def float64_available() -> bool:
+    """Whether float64 tensors really are float64 (JAX needs ``JAX_ENABLE_X64``)."""
+    if keras.backend.backend() != "jax":
+        return True
+    import jax
+
+    return bool(jax.config.jax_enable_x64)
+
+
+def saturate_cast(x, dtype: str):
+    """OpenCV's ``saturate_cast<dtype>(x)`` of a float tensor: round half to even, clamp.
+
+    NaN maps to the largest value of ``dtype`` (what ``cv2`` 5.1 writes). ``dtype`` is
+    ``"uint8"``, ``"int16"`` or ``"uint16"``. The result has no gradient.
+
+    >>> import numpy as np
+    >>> np.asarray(saturate_cast(np.array([-0.5, -1.5, 40000.0], "float32"), "int16")).tolist()
+    [0, -2, 32767]
+    """
+    lo, hi = INTEGER_RANGE[dtype]
+    x = ops.convert_to_tensor(x)
+    x = ops.where(ops.isnan(x), ops.cast(hi, x.dtype), x)
+    # Clamp first (inf included), then round: every value of the range is exact in float32.
+    x = ops.clip(x, ops.cast(lo, x.dtype), ops.cast(hi, x.dtype))
+    return ops.cast(ops.round(x), dtype)
+
+
+def fma_f32(x, a: float, b: float):
+    """``float32(x * a + b)`` rounded once, like OpenCV's ``v_fma`` with float32 ``a``, ``b``.
+
+    ``x`` is a tensor whose values are float32 numbers (any float dtype); ``a`` and ``b`` are
+    rounded to float32 first, as OpenCV's ``(float)alpha``. Computed in float64 where the backend
+    has it (JAX without ``JAX_ENABLE_X64``: a float32 multiply and add, two roundings).
+    """
+    import numpy as np
+
+    a32, b32 = float(np.float32(a)), float(np.float32(b))
+    x = ops.cast(x, "float32")  # OpenCV loads a float64 source as float32 first
+    if float64_available():
+        y = ops.cast(x, "float64") * ops.cast(a32, "float64") + ops.cast(b32, "float64")
+    else:
+        y = ops.cast(x, "float32") * a32 + b32
+    return ops.cast(y, "float32")
+
+
+def filter2d_f32(
+    x,
+    kernel,
+    *,
+    anchor: tuple[int, int],
+    delta: float = 0.0,
+    border: str = "reflect_101",
+    border_value: float = 0.0,
+    data_format: str = "channels_last",
+):
+    """OpenCV's float32 ``filter2D`` sum for 8/16-bit images, operation for operation.
+
+    ``cv2.filter2D`` (and ``cv2.Laplacian`` with ksize 1 or 3) with a float kernel computes, per
+    output value, ``s = float32(delta)`` then ``s = s + k[i, j] * x[...]`` over the taps in
+    row-major order, in float32. Its SIMD body fuses each step (one rounding: ``v_muladd`` is an
+    FMA on AVX2), its scalar tail -- the last ``(width * channels) % 4`` values of each row --
+    rounds the product and the sum separately (measured on ``cv2`` 5.1). Both are emulated here
+    (the FMA in float64), so the float32 result, and hence its ``saturate_cast``, is OpenCV's for
+    any taps. Returns float32. ``kernel`` is a ``(kh, kw)`` tensor of float32 values; ``x`` holds
+    8/16-bit values in any dtype. Zero taps are applied too (``s + 0`` is exact).
+    """
+    from fixedfilters.ops import pad_axis, spatial_axes
+
+    kh, kw = int(kernel.shape[0]), int(kernel.shape[1])
+    ax, ay = anchor
+    h_axis, w_axis = spatial_axes(data_format)
+    wide = "float64" if float64_available() else "float32"
+    xp = pad_axis(ops.cast(x, wide), h_axis, ay, kh - 1 - ay, border, border_value)
+    xp = pad_axis(xp, w_axis, ax, kw - 1 - ax, border, border_value)
+    shape = ops.shape(x)
+    h, w = shape[h_axis], shape[w_axis]
+    k = ops.cast(ops.cast(kernel, "float32"), wide)
+    fused = ops.cast(ops.full_like(ops.cast(x, "float32"), float(_f32(delta))), "float32")
+    split = fused
+    for i in range(kh):
+        for j in range(kw):
+            index = [slice(None)] * 4
+            index[h_axis] = slice(i, i + h) if not isinstance(h, int) else slice(i, i + int(h))
+            index[w_axis] = slice(j, j + w) if not isinstance(w, int) else slice(j, j + int(w))
+            xs = xp[tuple(index)]
+            fused = ops.cast(ops.cast(fused, wide) + k[i, j] * xs, "float32")
+            prod = ops.cast(k[i, j] * xs, "float32")
+            split = split + prod
+    # The scalar tail: flat index (x * channels + c) >= 4 * floor(width * channels / 4).
+    c_axis = 3 if data_format == "channels_last" else 1
+    c = int(x.shape[c_axis])
+    wc = ops.cast(w, "int32") * c
+    flat = ops.reshape(ops.arange(0, wc, dtype="int32"), (-1, c))  # (W, C)
+    tail = flat >= (wc // 4) * 4
+    tail = tail if data_format == "channels_last" else ops.transpose(tail)[:, None, :]
+    return ops.where(tail, split, fused)
+
+
+def _f32(value: float):
+    import numpy as np
+
+    return np.float32(value)
