@@ -22,7 +22,7 @@ import pytest
 
 import fixedfilters as ff
 from fixedfilters import charts, cli
-from fixedfilters.cli import FILTERS, main
+from fixedfilters.cli import FILTERS, demo, main, runner
 
 skdata = pytest.importorskip("skimage.data")
 
@@ -333,19 +333,20 @@ def test_batches_same_shape_images(photos, tmp_path, capsys, monkeypatch):
         shutil.copy(photos["camera"], folder / f"c{i}.png")
     shutil.copy(photos["astronaut"], folder / "astronaut.png")  # another shape: its own batch
     calls = []
-    original = cli._Runner.flush
+    original = runner.Runner.flush
 
-    def spy(self, key):
-        calls.append((key, len(self.pending[key])))
-        return original(self, key)
+    def spy(self, group):
+        if group:
+            calls.append((group[0][1].shape, len(group)))
+        return original(self, group)
 
-    monkeypatch.setattr(cli._Runner, "flush", spy)
+    monkeypatch.setattr(runner.Runner, "flush", spy)
     out = tmp_path / "out"
     code, _, err = _run(
         ["apply", "sobel", folder, "--out", out, "--batch-size", "2", "--raw"], capsys
     )
     assert code == 0, err
-    assert sorted(n for _, n in calls) == [1, 1, 2, 2]  # 2 + 2 + 1 cameras, 1 astronaut
+    assert [n for _, n in calls] == [1, 2, 2, 1]  # 1 astronaut, then 2 + 2 + 1 cameras
     first = np.load(out / "c0.sobel.npy")
     for i in range(1, 5):
         np.testing.assert_array_equal(np.load(out / f"c{i}.sobel.npy"), first)
@@ -454,12 +455,12 @@ def test_demo_in_process(tmp_path, capsys):
     out = tmp_path / "panels"
     code, stdout, err = _run(["demo", "--out", out, "--quiet"], capsys)
     assert code == 0, err
-    names = [f"{n}.png" for n in charts.CHARTS] + [f"skimage-{n}.png" for n in cli.SKIMAGE_PHOTOS]
+    names = [f"{n}.png" for n in charts.CHARTS] + [f"skimage-{n}.png" for n in demo.SKIMAGE_PHOTOS]
     assert _files(out) == sorted(names)
     panel = cv2.imread(str(out / "skimage-camera.png"))
     assert panel.shape[0] > 2 * 512 and panel.shape[1] > 3 * 512
     # One report line per filter; the differences stay within the library's tolerance.
-    for key, _, reference in cli.DEMO_FILTERS:
+    for key, _, reference in demo.DEMO_FILTERS:
         line = next(line for line in stdout.splitlines() if line.strip().startswith(key))
         assert reference in line
         diff, largest = (float(v) for v in line.split()[-2:])
@@ -467,9 +468,9 @@ def test_demo_in_process(tmp_path, capsys):
 
 
 def test_demo_images_without_bundled_folder_or_skimage(monkeypatch):
-    monkeypatch.setattr(cli, "_bundled_images_dir", lambda: None)
+    monkeypatch.setattr(demo, "_bundled_images_dir", lambda: None)
     monkeypatch.setitem(sys.modules, "skimage", None)
-    images, origin = cli.demo_images()
+    images, origin = demo.demo_images()
     assert [name for name, _ in images] == list(charts.CHARTS)
     assert "rendered in memory" in origin and "install scikit-image" in origin
 
