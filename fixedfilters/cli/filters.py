@@ -150,9 +150,11 @@ class FilterSpec:
     the 8-bit PNG: ``"abs"`` is ``cv2.convertScaleAbs(out)`` (derivatives), ``"round"`` is
     ``saturate(round(out))`` (blurs); a uint8 output is written as it is. ``pairs``: keywords
     that accept ``WIDTHxHEIGHT``. ``uint8_kwargs``: extra layer arguments for 8-bit inputs
-    written as PNG (so the layer returns OpenCV's own 8-bit result). ``input_dtypes``: the image
-    depths the layer takes (``None``: any; others fail by name). ``setup``: layer arguments
-    computed from the others (e.g. a kernel file loaded).
+    written as PNG (so the layer returns OpenCV's own 8-bit result). ``reach``: for a *local*
+    filter of unchanged shape (an output pixel depends only on inputs within that many pixels),
+    ``reach(layer)`` lets ``apply`` run any image size through one compiled tile shape
+    (:mod:`fixedfilters.cli.tiles`); ``None`` (non-local: Canny's hysteresis; shape-changing:
+    pyramids) runs each image whole, with unknown height and width.
     """
 
     name: str
@@ -163,7 +165,7 @@ class FilterSpec:
     picture: str = "abs"
     pairs: frozenset[str] = frozenset()
     uint8_kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    input_dtypes: tuple[str, ...] | None = None
+    reach: Callable[[Any], int] | None = None
 
     @property
     def derivative(self) -> bool:
@@ -177,6 +179,12 @@ class FilterSpec:
 
 _BORDER = (("border", "reflect_101"), ("border_value", "0.0"))
 
+
+def taps_reach(layer: Any) -> int:
+    """A bound on the reach of a FixedFilter: the longest side of its initial taps."""
+    return max(max(np.shape(taps)) for taps in layer._initial_taps().values())
+
+
 FILTERS: dict[str, FilterSpec] = {
     spec.name: spec
     for spec in (
@@ -188,6 +196,7 @@ FILTERS: dict[str, FilterSpec] = {
             + _BORDER,
             "cv2.Sobel(img, cv2.CV_32F, dx, dy, ksize=ksize, scale=scale, delta=delta, "
             "borderType=border)",
+            reach=taps_reach,
         ),
         FilterSpec(
             "scharr",
@@ -195,6 +204,7 @@ FILTERS: dict[str, FilterSpec] = {
             "first derivative with the 3x3 Scharr kernel (dx + dy == 1)",
             (("dx", "1"), ("dy", "0"), ("scale", "1.0"), ("delta", "0.0")) + _BORDER,
             "cv2.Scharr(img, cv2.CV_32F, dx, dy, scale=scale, delta=delta, borderType=border)",
+            reach=taps_reach,
         ),
         FilterSpec(
             "laplacian",
@@ -203,6 +213,7 @@ FILTERS: dict[str, FilterSpec] = {
             (("ksize", "1"), ("scale", "1.0"), ("delta", "0.0")) + _BORDER,
             "cv2.Laplacian(img, cv2.CV_32F, ksize=ksize, scale=scale, delta=delta, "
             "borderType=border)",
+            reach=taps_reach,
         ),
         FilterSpec(
             "gaussian",
@@ -215,6 +226,7 @@ FILTERS: dict[str, FilterSpec] = {
             # When GaussianBlur takes output_dtype= (branch `exact`), 8-bit PNGs become
             # cv2.GaussianBlur(img_uint8)'s own bytes with this one line:
             # uint8_kwargs=MappingProxyType({"output_dtype": "uint8"}),
+            reach=taps_reach,
         ),
         FilterSpec(
             "magnitude",
@@ -223,6 +235,7 @@ FILTERS: dict[str, FilterSpec] = {
             (("ksize", "3"),) + _BORDER,
             "cv2.magnitude(cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=ksize), "
             "cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=ksize))",
+            reach=taps_reach,
         ),
         FilterSpec(
             "filter2d",
@@ -230,6 +243,7 @@ FILTERS: dict[str, FilterSpec] = {
             "correlation with any kernel (--kernel FILE, .npy or CSV; required)",
             (("kernel", REQUIRED), ("anchor", "centre"), ("delta", "0.0")) + _BORDER,
             "cv2.filter2D(img, cv2.CV_32F, kernel, anchor=anchor, delta=delta, borderType=border)",
+            reach=taps_reach,
         ),
     )
 }

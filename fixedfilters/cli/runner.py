@@ -21,7 +21,6 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,6 @@ import numpy as np
 from fixedfilters.cli._common import EXIT_FAILED, EXIT_OK, PROG, InputError, UsageError, err
 from fixedfilters.cli.filters import FILTERS, FilterSpec, filter_kwargs, make_layer
 from fixedfilters.cli.io import (
-    IMAGE_SUFFIXES,
     Progress,
     quiet_opencv,
     read_image,
@@ -38,8 +36,10 @@ from fixedfilters.cli.io import (
     write_npy,
     write_png,
 )
+from fixedfilters.cli.plan import Job, plan_jobs
+from fixedfilters.cli.tiles import TileBatcher
 
-__all__ = ["Job", "Runner", "cmd_apply", "plan_jobs"]
+__all__ = ["Job", "Runner", "build_layers", "cmd_apply", "plan_jobs"]
 
 # A batch never holds more than this many input values (float32: 128 MiB), whatever
 # --batch-size says, so a folder of large photos does not exhaust memory.
@@ -47,130 +47,8 @@ MAX_BATCH_VALUES = 1 << 25
 # Images decoded ahead of the layer, and results waiting for a writer.
 READ_AHEAD = 4
 WRITERS = max(1, min(4, os.cpu_count() or 1))
-
-
-@dataclass
-class Job:
-    """One input image and the output it will become."""
-
-    source: Path  # as given or found (used in messages)
-    dest: Path
-
-
-# --------------------------------------------------------------------------------------------
-# Planning: INPUTs -> jobs
-# --------------------------------------------------------------------------------------------
-def _resolve(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except OSError:
-        return path.absolute()
-
-
-def _is_within(path: Path, folder: Path) -> bool:
-    try:
-        path.relative_to(folder)
-    except ValueError:
-        return False
-    return True
-
-
-def _output_name_filter(path: Path) -> str | None:
-    """``x.sobel.png`` -> ``"sobel"`` (a fixedfilters output name), else None."""
-    suffixes = path.suffixes
-    if len(suffixes) >= 2 and suffixes[-1].lower() in (".png", ".npy"):
-        name = suffixes[-2][1:].lower()
-        if name in FILTERS:
-            return name
-    return None
-
-
-def _scan_folder(folder: Path, recursive: bool, out_dir: Path) -> Iterator[Path]:
-    """Image files of ``folder`` (sorted), skipping the output folder and its outputs."""
-    out_inside = _resolve(folder) != out_dir and _is_within(out_dir, _resolve(folder))
-    walker = sorted(folder.rglob("*") if recursive else folder.iterdir())
-    for path in walker:
-        if path.suffix.lower() not in IMAGE_SUFFIXES:
-            continue
-        if any(part.startswith(".") for part in path.relative_to(folder).parts):
-            continue  # hidden files and folders (our own temporary files among them)
-        if not path.is_file():
-            continue
-        resolved = _resolve(path)
-        if out_inside and _is_within(resolved, out_dir):
-            continue  # the output folder sits inside this input folder
-        if resolved.parent == out_dir and _output_name_filter(path):
-            continue  # a result of an earlier run written next to its inputs
-        yield path
-
-
-def plan_jobs(
-    inputs: Sequence[str],
-    out_dir: Path,
-    filter_name: str,
-    *,
-    raw: bool,
-    recursive: bool,
-    overwrite: bool,
-    report: Callable[[str], None],
-) -> tuple[list[Job], int]:
-    """Expand INPUTs into jobs; return ``(jobs, failures)``, each failure already reported.
-
-    A folder contributes its image files (``--recursive``: also its subfolders', whose relative
-    folder is kept under ``out_dir``). Failures: a missing input, a folder without images, two
-    inputs that would write the same output (the later one fails: nothing is clobbered), an
-    output that would replace an input file, an existing output without ``--overwrite``.
-    """
-    ext = "npy" if raw else "png"
-    out_resolved = _resolve(out_dir)
-    failures = 0
-    candidates: list[tuple[Path, Path]] = []  # (source, dest)
-    for text in inputs:
-        path = Path(text)
-        if path.is_dir():
-            found = list(_scan_folder(path, recursive, out_resolved))
-            if not found:
-                hint = "" if recursive else " (--recursive also reads its subfolders)"
-                report(f"error: {path}: folder holds no images{hint}")
-                failures += 1
-            for image in found:
-                rel = image.parent.relative_to(path)
-                candidates.append((image, out_dir / rel / f"{image.stem}.{filter_name}.{ext}"))
-        elif path.exists():
-            candidates.append((path, out_dir / f"{path.stem}.{filter_name}.{ext}"))
-        else:
-            report(f"error: {path}: no such file or directory")
-            failures += 1
-
-    sources = {_resolve(source) for source, _ in candidates}
-    jobs: list[Job] = []
-    seen_sources: set[Path] = set()
-    dests: dict[Path, Path] = {}
-    for source, dest in candidates:
-        key = _resolve(source)
-        if key in seen_sources:
-            continue  # the same file named twice (e.g. itself and its folder)
-        seen_sources.add(key)
-        dest_key = _resolve(dest)
-        if dest_key in sources:
-            report(
-                f"error: {source}: its output {dest} is an input file; refusing to overwrite "
-                "an input (choose another --out)"
-            )
-            failures += 1
-        elif dest_key in dests:
-            report(
-                f"error: {source}: its output {dest} is also the output of {dests[dest_key]} "
-                "(same name); skipped, nothing overwritten. Process one of them separately"
-            )
-            failures += 1
-        elif not overwrite and dest.exists():
-            report(f"error: {source}: {dest} exists (use --overwrite to replace it)")
-            failures += 1
-        else:
-            dests[dest_key] = source
-            jobs.append(Job(source, dest))
-    return jobs, failures
+# Tiles of local filters: output pixels a side, tiles a layer call.
+TILE, TILE_BATCH = 128, 8
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,15 +96,96 @@ def _read_ahead(jobs: Sequence[Job], gray: bool, stop: threading.Event) -> Itera
         thread.join()
 
 
+class _BatchFailed(Exception):
+    """The layer failed on a batch: every job in it fails with this reason."""
+
+    def __init__(self, jobs: list[Job], reason: str):
+        super().__init__(reason)
+        self.jobs = jobs
+
+
+class _Groups:
+    """Consecutive images of one shape in one call of the layer (height and width unknown to it)."""
+
+    def __init__(self, runner: Runner, key: tuple[Any, ...]):
+        self.runner, self.key = runner, key
+        self.group: list[tuple[Job, np.ndarray, np.ndarray]] = []
+
+    def add(self, job: Job, image: np.ndarray, x: np.ndarray) -> list[_Result]:
+        done = self.finish() if self.group and self.group[0][2].shape != x.shape else []
+        self.group.append((job, image, x))
+        limit = max(1, min(self.runner.args.batch_size, MAX_BATCH_VALUES // x.size))
+        if len(self.group) >= limit:
+            done += self.finish()
+        return done
+
+    def finish(self) -> list[_Result]:
+        group, self.group = self.group, []
+        return self.runner.flush(group) if group else []
+
+
+class _Tiles:
+    """A local filter: fixed-size tiles of any image size through one compiled shape."""
+
+    def __init__(self, runner: Runner, key: tuple[Any, ...]):
+        self.runner, self.key = runner, key
+        layer = runner.layers[key[0]]
+        reach = runner.spec.reach(layer)
+        side = TILE + 2 * reach
+        self.call = runner.call_for(key, (TILE_BATCH, side, side, key[1]))
+        self.batcher = TileBatcher(
+            self.call,
+            reach=reach,
+            border=layer.border,
+            border_value=layer.border_value,
+            tile=TILE,
+            batch=TILE_BATCH,
+        )
+        self.jobs: dict[int, tuple[Job, np.ndarray]] = {}
+
+    def _results(self, items: Iterator[tuple[Any, np.ndarray]]) -> list[_Result]:
+        try:
+            return [(*self.jobs.pop(ident), output) for ident, output in items]
+        except Exception as error:  # e.g. out of memory: every image in the batcher fails
+            jobs = [job for job, _ in self.jobs.values()]
+            self.jobs.clear()
+            old = self.batcher
+            self.batcher = TileBatcher(
+                self.call,
+                reach=old.reach,
+                border=old.border,
+                border_value=old.border_value,
+                tile=old.tile,
+                batch=old.batch,
+            )
+            raise _BatchFailed(jobs, str(error)) from None
+
+    def add(self, job: Job, image: np.ndarray, x: np.ndarray) -> list[_Result]:
+        self.jobs[id(job)] = (job, image)
+        return self._results(self.batcher.add(id(job), x))
+
+    def finish(self) -> list[_Result]:
+        return self._results(self.batcher.finish())
+
+
+_Result = tuple[Job, np.ndarray, np.ndarray]  # (job, image as read, layer output)
+
+
 class Runner:
-    """Reads images, batches consecutive same-shape ones through the layer, writes the results.
+    """Reads images, runs them through the layer, writes the results (see the module doc).
 
     ``layers``: the layer for float input (``"float"``) and, when the filter has
-    ``uint8_kwargs`` and PNGs are written, the one for 8-bit input (``"uint8"``).
+    ``uint8_kwargs`` and PNGs are written, the one for 8-bit input (``"uint8"``). A filter whose
+    spec gives its ``reach`` goes in tiles (:mod:`fixedfilters.cli.tiles`); any other in batches
+    of consecutive same-shape images.
     """
 
     def __init__(
-        self, spec: FilterSpec, layers: dict[str, Any], args: argparse.Namespace, progress: Progress
+        self,
+        spec: FilterSpec,
+        layers: dict[str, Any],
+        args: argparse.Namespace,
+        progress: Progress,
     ):
         self.spec = spec
         self.layers = layers
@@ -236,7 +195,8 @@ class Runner:
         self.failures = 0
         self.saturated: list[Path] = []
         self.alpha: list[Path] = []
-        self._functions: dict[tuple[str, int, str], Callable[[np.ndarray], Any]] = {}
+        self.layer_calls = 0
+        self._functions: dict[tuple[Any, ...], Callable[[np.ndarray], np.ndarray]] = {}
         self._writes: collections.deque[tuple[Job, Future[tuple[bool, bool]]]] = collections.deque()
 
     # -- reporting (main thread only) --------------------------------------------------------
@@ -248,74 +208,80 @@ class Runner:
     # -- the loop ----------------------------------------------------------------------------
     def run(self, jobs: Sequence[Job]) -> None:
         stop = threading.Event()
-        pool = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix=f"{PROG}-writer")
-        self._pool = pool
+        self._pool = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix=f"{PROG}-writer")
+        engine: _Groups | _Tiles | None = None
         try:
-            group: list[tuple[Job, np.ndarray]] = []
             for job, image in _read_ahead(jobs, self.args.gray, stop):
                 if isinstance(image, InputError):
-                    self.flush(group)
-                    group = []
+                    self._step(engine.finish if engine else list)
                     self._collect(wait_all=True)  # keep the messages in input order
                     self.fail(job, str(image))
                     continue
-                if group and self._key(group[0][1]) != self._key(image):
-                    self.flush(group)
-                    group = []
-                group.append((job, image))
-                limit = max(1, min(self.args.batch_size, MAX_BATCH_VALUES // image.size))
-                if len(group) >= limit:
-                    self.flush(group)
-                    group = []
-            self.flush(group)
+                variant = "uint8" if image.dtype == np.uint8 and "uint8" in self.layers else "float"
+                x = image if variant == "uint8" else image.astype(np.float32, copy=False)
+                key = (variant, x.shape[-1], x.dtype.str)
+                if engine is None or engine.key != key:
+                    if engine is not None:
+                        self._step(engine.finish)
+                    kind = _Tiles if self.spec.reach is not None else _Groups
+                    engine = kind(self, key)
+                self._step(engine.add, job, image, x)
+            if engine is not None:
+                self._step(engine.finish)
             self._collect(wait_all=True)
         finally:
             stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _variant(self, image: np.ndarray) -> str:
-        return "uint8" if image.dtype == np.uint8 and "uint8" in self.layers else "float"
-
-    def _key(self, image: np.ndarray) -> tuple[Any, ...]:
-        return (image.shape, image.dtype.str, self._variant(image))
-
-    def flush(self, group: list[tuple[Job, np.ndarray]]) -> None:
-        """Filter one batch of same-shape images and hand the results to the writers."""
-        if not group:
-            return
-        variant = self._variant(group[0][1])
-        batch = np.stack([image for _, image in group])
-        if variant == "float":
-            batch = batch.astype(np.float32, copy=False)
+    def _step(self, method: Callable[..., list[_Result]], *args: Any) -> None:
+        """Run an engine step; hand its results to the writers (failures reported in order)."""
         try:
-            outputs = self._function(variant, batch)(batch)
-            outputs = np.asarray(outputs.numpy() if hasattr(outputs, "numpy") else outputs)
-        except Exception as error:  # e.g. out of memory: name every image of the batch
+            results = method(*args)
+        except _BatchFailed as failed:
             self._collect(wait_all=True)
-            for job, _ in group:
-                self.fail(job, f"the {self.spec.name} layer failed: {error}")
+            for job in failed.jobs:
+                self.fail(job, f"the {self.spec.name} layer failed: {failed}")
             return
-        for (job, image), output in zip(group, outputs, strict=True):
+        for job, image, output in results:
             self._writes.append((job, self._pool.submit(self._write, job, image, output)))
         self._collect(wait_all=False)
 
-    def _function(self, variant: str, batch: np.ndarray) -> Callable[[np.ndarray], Any]:
-        """The layer as a function of a batch with unknown height and width (one per C, dtype)."""
-        key = (variant, int(batch.shape[-1]), batch.dtype.str)
+    def flush(self, group: list[tuple[Job, np.ndarray, np.ndarray]]) -> list[_Result]:
+        """Filter one batch of same-shape images (one layer call)."""
+        batch = np.stack([x for _, _, x in group])
+        key = ("float" if batch.dtype != np.uint8 else "uint8", batch.shape[-1], batch.dtype.str)
+        if "uint8" not in self.layers:
+            key = ("float", *key[1:])
+        try:
+            outputs = self.call_for(key, (None, None, None, batch.shape[-1]))(batch)
+        except Exception as error:  # e.g. out of memory: name every image of the batch
+            raise _BatchFailed([job for job, _, _ in group], str(error)) from None
+        return [(job, image, out) for (job, image, _), out in zip(group, outputs, strict=True)]
+
+    def call_for(
+        self, key: tuple[Any, ...], signature: tuple[int | None, ...]
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """The layer ``key[0]`` as a NumPy function of a batch; one ``tf.function`` per key, with
+        input ``signature`` (``None``: any size, no retracing per size)."""
         function = self._functions.get(key)
         if function is None:
-            layer = self.layers[variant]
+            layer = self.layers[key[0]]
             if not layer.built:
-                layer.build((None, None, None, int(batch.shape[-1])))
+                layer.build(signature)
             import keras
 
             if keras.backend.backend() == "tensorflow":
                 import tensorflow as tf
 
-                signature = [tf.TensorSpec((None, None, None, batch.shape[-1]), batch.dtype)]
-                function = tf.function(layer, input_signature=signature, autograph=False)
+                spec = tf.TensorSpec(signature, tf.as_dtype(np.dtype(key[2])))
+                traced = tf.function(layer, input_signature=[spec], autograph=False)
             else:
-                function = layer
+                traced = layer
+
+            def function(batch: np.ndarray, traced: Any = traced) -> np.ndarray:
+                self.layer_calls += 1
+                return np.asarray(keras.ops.convert_to_numpy(traced(batch)))
+
             self._functions[key] = function
         return function
 
