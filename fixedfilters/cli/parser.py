@@ -18,12 +18,19 @@ __all__ = ["build_parser", "cmd_list", "parse"]
 _COMMON = "--gray --raw --batch-size N --recursive --overwrite --quiet"
 
 
+def _shown(key: str, default: str) -> str:
+    """A default as ``--help`` shows it: ``FILE (required)`` for a required option."""
+    return f"{OPTIONS[key].metavar or 'VALUE'} {REQUIRED}" if default == REQUIRED else default
+
+
 def _options_by_filter() -> str:
     width = max(len(name) for name in FILTERS) + 2
     lines = []
     for spec in FILTERS.values():
         opts = " ".join(
-            f"{flag(key)} {default}" for key, default in spec.params if not key.startswith("border")
+            f"{flag(key)} {_shown(key, default)}"
+            for key, default in spec.params
+            if not key.startswith("border")
         )
         lines.append(f"  {spec.name:<{width}} {opts}".rstrip())
     lines.append(f"  {'all':<{width}} --border reflect_101 --border-value 0")

@@ -1,15 +1,19 @@
-"""``fixedfilters apply``: inputs -> jobs, then read, filter and write, overlapped.
+"""``fixedfilters apply``: jobs (:mod:`~fixedfilters.cli.plan`) read, filtered and written,
+overlapped.
 
-A reader thread decodes the images in order into a small queue; the main thread batches
-consecutive images of the same shape and depth through the layer; a pool of writer threads
-makes the 8-bit pictures, encodes them and writes them atomically, while the main thread goes on
-(OpenCV's decoders and encoders and TensorFlow's kernels release the GIL). Results and failures
-are reported in input order.
+A reader thread decodes the images in order into a small queue; the main thread runs them
+through the layer; a pool of writer threads makes the 8-bit pictures, encodes them and writes
+them atomically meanwhile (OpenCV's decoders and encoders and TensorFlow's kernels release the
+GIL). Results and failures are reported in input order.
 
-The layer runs inside one ``tf.function`` per (channels, dtype) whose height and width are
-unknown (``(None, None, None, C)``): no XLA compile and no retracing per image size, so a folder
-of photographs of many sizes costs one trace, and every size takes the same (dynamic-shape)
-arithmetic.
+No compile and no retracing per image size, two ways, chosen by the filter's spec:
+
+* a local filter (``FilterSpec.reach``) goes in fixed-size overlapping tiles
+  (:mod:`~fixedfilters.cli.tiles`): one input shape, so the layer takes its XLA path and
+  compiles once per channel count and dtype;
+* any other runs each image whole inside one ``tf.function`` per channel count and dtype whose
+  height and width are unknown (the layer's dynamic-shape path), consecutive same-shape images
+  batched (``--batch-size``).
 """
 
 from __future__ import annotations
