@@ -388,6 +388,22 @@ def test_mixed_sizes_one_compile_and_opencv_bytes(tmp_path, capsys, monkeypatch)
         assert (out / f"{path.stem}.sobel.png").read_bytes() == expected[1].tobytes(), path.name
 
 
+def test_gaussian_png_of_8_bit_images_is_opencvs_own(tmp_path, capsys):
+    # Active once the gaussian spec passes output_dtype="uint8" for 8-bit inputs (one line in
+    # fixedfilters/cli/filters.py, when GaussianBlur takes output_dtype=).
+    if "output_dtype" not in FILTERS["gaussian"].uint8_kwargs:
+        pytest.skip("GaussianBlur(output_dtype='uint8') is not wired into `apply gaussian` yet")
+    paths = _mixed_sizes(tmp_path / "mixed")
+    out = tmp_path / "out"
+    argv = ["apply", "gaussian", tmp_path / "mixed", "--ksize", "7x5", "--sigma-x", "1.5"]
+    code, _, err = _run([*argv, "--out", out, "-q"], capsys)
+    assert code == 0, err
+    for path in paths:
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        expected = cv2.imencode(".png", cv2.GaussianBlur(image, (7, 5), 1.5))[1].tobytes()
+        assert (out / f"{path.stem}.gaussian.png").read_bytes() == expected, path.name
+
+
 @pytest.mark.parametrize("border", ["reflect", "wrap"])
 def test_mixed_sizes_tiles_asymmetric_kernel(border, tmp_path, capsys):
     kernel = np.arange(1, 36, dtype=np.float64).reshape(5, 7) / 100.0
