@@ -339,10 +339,9 @@ def test_batches_same_shape_images(photos, tmp_path, capsys, monkeypatch):
     calls = []
     original = runner.Runner.flush
 
-    def spy(self, group):
-        if group:
-            calls.append((group[0][1].shape, len(group)))
-        return original(self, group)
+    def spy(self, group, key):
+        calls.append((group[0][1].shape, len(group)))
+        return original(self, group, key)
 
     monkeypatch.setattr(runner.Runner, "flush", spy)
     out = tmp_path / "out"

@@ -154,7 +154,8 @@ class FilterSpec:
     filter of unchanged shape (an output pixel depends only on inputs within that many pixels),
     ``reach(layer)`` lets ``apply`` run any image size through one compiled tile shape
     (:mod:`fixedfilters.cli.tiles`); ``None`` (non-local: Canny's hysteresis; shape-changing:
-    pyramids) runs each image whole, with unknown height and width.
+    pyramids) runs each image whole, with unknown height and width. ``float_input=False``: the
+    layer gets images in their stored dtype (e.g. Canny takes uint8), not as float32.
     """
 
     name: str
@@ -166,6 +167,7 @@ class FilterSpec:
     pairs: frozenset[str] = frozenset()
     uint8_kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     reach: Callable[[Any], int] | None = None
+    float_input: bool = True
 
     @property
     def derivative(self) -> bool:

@@ -125,7 +125,7 @@ class _Groups:
 
     def finish(self) -> list[_Result]:
         group, self.group = self.group, []
-        return self.runner.flush(group) if group else []
+        return self.runner.flush(group, self.key) if group else []
 
 
 class _Tiles:
@@ -222,7 +222,8 @@ class Runner:
                     self.fail(job, str(image))
                     continue
                 variant = "uint8" if image.dtype == np.uint8 and "uint8" in self.layers else "float"
-                x = image if variant == "uint8" else image.astype(np.float32, copy=False)
+                cast = variant == "float" and self.spec.float_input
+                x = image.astype(np.float32, copy=False) if cast else image
                 key = (variant, x.shape[-1], x.dtype.str)
                 if engine is None or engine.key != key:
                     if engine is not None:
@@ -250,12 +251,11 @@ class Runner:
             self._writes.append((job, self._pool.submit(self._write, job, image, output)))
         self._collect(wait_all=False)
 
-    def flush(self, group: list[tuple[Job, np.ndarray, np.ndarray]]) -> list[_Result]:
-        """Filter one batch of same-shape images (one layer call)."""
+    def flush(
+        self, group: list[tuple[Job, np.ndarray, np.ndarray]], key: tuple[Any, ...]
+    ) -> list[_Result]:
+        """Filter one batch of same-shape images (one layer call); ``key``: the engine's."""
         batch = np.stack([x for _, _, x in group])
-        key = ("float" if batch.dtype != np.uint8 else "uint8", batch.shape[-1], batch.dtype.str)
-        if "uint8" not in self.layers:
-            key = ("float", *key[1:])
         try:
             outputs = self.call_for(key, (None, None, None, batch.shape[-1]))(batch)
         except Exception as error:  # e.g. out of memory: name every image of the batch
