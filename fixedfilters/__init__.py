@@ -2,61 +2,73 @@
 
 Sobel, Scharr, Laplacian, Gaussian and any user kernel, held as non-trainable weights that never
 change during training, with outputs equal to OpenCV's for the same call and border.
+
+``import fixedfilters`` is quick: Keras and TensorFlow are imported when a layer, report or
+training name is first used (``fixedfilters.Sobel``), as scikit-image does (SPEC 1: a module
+``__getattr__``/``__dir__`` and an explicit ``__all__``). :mod:`fixedfilters.kernels` and
+:data:`BORDERS` need only NumPy.
 """
 
-from fixedfilters import initializers, kernels
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from fixedfilters import kernels
 from fixedfilters.borders import BORDERS
-from fixedfilters.layers import (
-    ConvertScaleAbs,
-    Filter2D,
-    FilterBank,
-    FixedFilter,
-    FixedLayer,
-    GaussianBlur,
-    Laplacian,
-    Scharr,
-    Sobel,
-    SobelMagnitude,
-    edge_stem,
-)
-from fixedfilters.report import WeightReport, WeightRow, summary, weight_report
-from fixedfilters.training import (
-    FixedWeightChangedError,
-    FreezeGuard,
-    StaleCompileError,
-    StaleCompileWarning,
-    TrainableChange,
-    TrainableChanges,
-    set_trainable,
-)
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "__version__",
-    "BORDERS",
-    "kernels",
-    "initializers",
-    "FixedLayer",
-    "FixedFilter",
-    "Sobel",
-    "Scharr",
-    "Laplacian",
-    "GaussianBlur",
-    "Filter2D",
-    "SobelMagnitude",
-    "ConvertScaleAbs",
-    "FilterBank",
-    "edge_stem",
-    "weight_report",
-    "summary",
-    "WeightReport",
-    "WeightRow",
-    "FreezeGuard",
-    "set_trainable",
-    "StaleCompileError",
-    "StaleCompileWarning",
-    "FixedWeightChangedError",
-    "TrainableChange",
-    "TrainableChanges",
-]
+# Every public name that needs Keras -> the module it comes from. Adding a name is one line here
+# (static type checkers see it through the star imports under TYPE_CHECKING below, which follow
+# each module's own __all__).
+_LAZY: dict[str, str] = {
+    "initializers": "fixedfilters.initializers",  # a module
+    "FixedLayer": "fixedfilters.layers",
+    "FixedFilter": "fixedfilters.layers",
+    "Sobel": "fixedfilters.layers",
+    "Scharr": "fixedfilters.layers",
+    "Laplacian": "fixedfilters.layers",
+    "GaussianBlur": "fixedfilters.layers",
+    "Filter2D": "fixedfilters.layers",
+    "SobelMagnitude": "fixedfilters.layers",
+    "FilterBank": "fixedfilters.layers",
+    "edge_stem": "fixedfilters.layers",
+    "ConvertScaleAbs": "fixedfilters.layers",
+    "weight_report": "fixedfilters.report",
+    "summary": "fixedfilters.report",
+    "WeightReport": "fixedfilters.report",
+    "WeightRow": "fixedfilters.report",
+    "FreezeGuard": "fixedfilters.training",
+    "set_trainable": "fixedfilters.training",
+    "StaleCompileError": "fixedfilters.training",
+    "StaleCompileWarning": "fixedfilters.training",
+    "FixedWeightChangedError": "fixedfilters.training",
+    "TrainableChange": "fixedfilters.training",
+    "TrainableChanges": "fixedfilters.training",
+}
+
+__all__ = ["__version__", "BORDERS", "kernels", *_LAZY]
+
+if TYPE_CHECKING:  # static tools see every lazy name as if imported here
+    from fixedfilters import initializers as initializers
+    from fixedfilters.layers import *  # noqa: F403
+    from fixedfilters.report import *  # noqa: F403
+    from fixedfilters.training import *  # noqa: F403
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazy name's module on first use, then keep the name here (later: no call)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fixedfilters' has no attribute {name!r}")
+    if module == f"{__name__}.{name}":
+        value = importlib.import_module(module)
+    else:
+        value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -8,6 +8,7 @@ tolerance is the library's: ``max|ours - cv2| <= 1e-5 * sum|taps| * max(1, max|x
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import io
 import os
@@ -22,7 +23,7 @@ import pytest
 
 import fixedfilters as ff
 from fixedfilters import charts, cli
-from fixedfilters.cli import FILTERS, main
+from fixedfilters.cli import FILTERS, demo, main, runner
 
 skdata = pytest.importorskip("skimage.data")
 
@@ -327,28 +328,104 @@ def test_folders_recursive_and_output_folder_inside_input(photos, tmp_path, caps
 
 
 def test_batches_same_shape_images(photos, tmp_path, capsys, monkeypatch):
+    # A filter without a reach (non-local, e.g. Canny; or shape-changing) runs whole images,
+    # consecutive same-shape ones batched.
+    monkeypatch.setitem(FILTERS, "sobel", dataclasses.replace(FILTERS["sobel"], reach=None))
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(5):
         shutil.copy(photos["camera"], folder / f"c{i}.png")
     shutil.copy(photos["astronaut"], folder / "astronaut.png")  # another shape: its own batch
     calls = []
-    original = cli._Runner.flush
+    original = runner.Runner.flush
 
-    def spy(self, key):
-        calls.append((key, len(self.pending[key])))
-        return original(self, key)
+    def spy(self, group, key):
+        calls.append((group[0][1].shape, len(group)))
+        return original(self, group, key)
 
-    monkeypatch.setattr(cli._Runner, "flush", spy)
+    monkeypatch.setattr(runner.Runner, "flush", spy)
     out = tmp_path / "out"
     code, _, err = _run(
         ["apply", "sobel", folder, "--out", out, "--batch-size", "2", "--raw"], capsys
     )
     assert code == 0, err
-    assert sorted(n for _, n in calls) == [1, 1, 2, 2]  # 2 + 2 + 1 cameras, 1 astronaut
+    assert [n for _, n in calls] == [1, 2, 2, 1]  # 1 astronaut, then 2 + 2 + 1 cameras
     first = np.load(out / "c0.sobel.npy")
     for i in range(1, 5):
         np.testing.assert_array_equal(np.load(out / f"c{i}.sobel.npy"), first)
+
+
+def _mixed_sizes(folder: Path) -> list[Path]:
+    """Crops of real photographs in sizes from 1x1 up to more than one tile (128) each way."""
+    astronaut = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR)
+    camera = skdata.camera()
+    folder.mkdir()
+    paths = []
+    for i, (h, w) in enumerate([(1, 1), (1, 7), (9, 1), (40, 40), (130, 300), (257, 129)]):
+        for name, photo in (("gray", camera), ("bgr", astronaut)):
+            path = folder / f"{i}-{name}-{h}x{w}.png"
+            assert cv2.imwrite(str(path), photo[100 : 100 + h, 150 : 150 + w])
+            paths.append(path)
+    return paths
+
+
+def test_mixed_sizes_one_compile_and_opencv_bytes(tmp_path, capsys, monkeypatch):
+    from fixedfilters import ops
+
+    traces = []
+    original = ops._stencil_filter
+    monkeypatch.setattr(ops, "_stencil_filter", lambda *a: traces.append(1) or original(*a))
+    paths = _mixed_sizes(tmp_path / "mixed")
+    out = tmp_path / "out"
+    code, _, err = _run(["apply", "sobel", tmp_path / "mixed", "--out", out, "-q"], capsys)
+    assert code == 0 and err == ""
+    # The XLA stencil is traced per channel count (1 and 3), not per image size (6 of them).
+    assert 1 <= len(traces) <= 2 * 2
+    for path in paths:
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        expected = cv2.imencode(".png", cv2.convertScaleAbs(cv2.Sobel(image, cv2.CV_32F, 1, 0)))
+        assert (out / f"{path.stem}.sobel.png").read_bytes() == expected[1].tobytes(), path.name
+
+
+def test_gaussian_png_of_8_bit_images_is_opencvs_own(tmp_path, capsys):
+    # Active once the gaussian spec passes output_dtype="uint8" for 8-bit inputs (one line in
+    # fixedfilters/cli/filters.py, when GaussianBlur takes output_dtype=).
+    if "output_dtype" not in FILTERS["gaussian"].uint8_kwargs:
+        pytest.skip("GaussianBlur(output_dtype='uint8') is not wired into `apply gaussian` yet")
+    paths = _mixed_sizes(tmp_path / "mixed")
+    out = tmp_path / "out"
+    argv = ["apply", "gaussian", tmp_path / "mixed", "--ksize", "7x5", "--sigma-x", "1.5"]
+    code, _, err = _run([*argv, "--out", out, "-q"], capsys)
+    assert code == 0, err
+    for path in paths:
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        expected = cv2.imencode(".png", cv2.GaussianBlur(image, (7, 5), 1.5))[1].tobytes()
+        assert (out / f"{path.stem}.gaussian.png").read_bytes() == expected, path.name
+
+
+@pytest.mark.parametrize("border", ["reflect", "wrap"])
+def test_mixed_sizes_tiles_asymmetric_kernel(border, tmp_path, capsys):
+    kernel = np.arange(1, 36, dtype=np.float64).reshape(5, 7) / 100.0
+    np.save(tmp_path / "k.npy", kernel)
+    paths = _mixed_sizes(tmp_path / "mixed")
+    out = tmp_path / "out"
+    argv = ["apply", "filter2d", tmp_path / "mixed", "--kernel", tmp_path / "k.npy"]
+    argv += ["--anchor", "1,3", "--border", border, "--raw", "--out", out]
+    code, _, err = _run(argv, capsys)
+    assert code == 0, err
+    for path in paths:
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.float32)
+        if border == "wrap":  # numpy.pad(mode="wrap"), then OpenCV on the padded image
+            pads = ((3, 5 - 1 - 3), (1, 7 - 1 - 1)) + ((0, 0),) * (image.ndim - 2)
+            padded = np.pad(image, pads, mode="wrap")
+            ref = cv2.filter2D(padded, cv2.CV_32F, kernel, anchor=(1, 3), borderType=0)
+            ref = ref[3 : 3 + image.shape[0], 1 : 1 + image.shape[1]]
+        else:
+            ref = cv2.filter2D(image, cv2.CV_32F, kernel, anchor=(1, 3), borderType=2)
+        ref = ref.reshape(image.shape[0], image.shape[1], -1)
+        got = np.load(out / f"{path.stem}.filter2d.npy")
+        assert got.shape == ref.shape, path.name
+        assert np.max(np.abs(got - ref)) <= 1e-5 * kernel.sum() * 255, path.name
 
 
 # --------------------------------------------------------------------------------------------
@@ -454,12 +531,12 @@ def test_demo_in_process(tmp_path, capsys):
     out = tmp_path / "panels"
     code, stdout, err = _run(["demo", "--out", out, "--quiet"], capsys)
     assert code == 0, err
-    names = [f"{n}.png" for n in charts.CHARTS] + [f"skimage-{n}.png" for n in cli.SKIMAGE_PHOTOS]
+    names = [f"{n}.png" for n in charts.CHARTS] + [f"skimage-{n}.png" for n in demo.SKIMAGE_PHOTOS]
     assert _files(out) == sorted(names)
     panel = cv2.imread(str(out / "skimage-camera.png"))
     assert panel.shape[0] > 2 * 512 and panel.shape[1] > 3 * 512
     # One report line per filter; the differences stay within the library's tolerance.
-    for key, _, reference in cli.DEMO_FILTERS:
+    for key, _, reference in demo.DEMO_FILTERS:
         line = next(line for line in stdout.splitlines() if line.strip().startswith(key))
         assert reference in line
         diff, largest = (float(v) for v in line.split()[-2:])
@@ -467,9 +544,9 @@ def test_demo_in_process(tmp_path, capsys):
 
 
 def test_demo_images_without_bundled_folder_or_skimage(monkeypatch):
-    monkeypatch.setattr(cli, "_bundled_images_dir", lambda: None)
+    monkeypatch.setattr(demo, "_bundled_images_dir", lambda: None)
     monkeypatch.setitem(sys.modules, "skimage", None)
-    images, origin = cli.demo_images()
+    images, origin = demo.demo_images()
     assert [name for name, _ in images] == list(charts.CHARTS)
     assert "rendered in memory" in origin and "install scikit-image" in origin
 
@@ -478,9 +555,15 @@ def test_demo_images_without_bundled_folder_or_skimage(monkeypatch):
 # As a user runs it: a subprocess
 # --------------------------------------------------------------------------------------------
 def _env() -> dict[str, str]:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    # As a user runs it: no TF_CPP_MIN_LOG_LEVEL (the command sets what it needs).
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
+
+
+def _assert_only_our_lines(stderr: str) -> None:
+    for line in stderr.splitlines():
+        assert line.startswith("fixedfilters: "), f"not ours on stderr: {line!r}"
 
 
 @pytest.mark.slow
@@ -499,6 +582,7 @@ def test_subprocess_apply_and_demo(photos, tmp_path):
     assert result.returncode == 1
     assert f"{bad}: not a readable image" in result.stderr
     assert _files(out) == ["camera.sobel.png"]
+    _assert_only_our_lines(result.stderr)
 
     result = subprocess.run(
         [sys.executable, "-m", "fixedfilters", "demo", "--out", str(tmp_path / "demo")],
@@ -511,6 +595,7 @@ def test_subprocess_apply_and_demo(photos, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "wrote 10 panels" in result.stdout and "max |diff|" in result.stdout
     assert len(_files(tmp_path / "demo")) == 10
+    assert result.stderr == ""  # no TensorFlow/absl/XLA start-up line
 
 
 @pytest.mark.slow
@@ -531,3 +616,15 @@ def test_console_script_if_installed(tmp_path):
     assert result.returncode == 1
     assert f"{missing}: no such file or directory" in result.stderr
     assert not (tmp_path / "o").exists()
+    _assert_only_our_lines(result.stderr)
+    # A folder of many image sizes, --quiet: nothing at all on stderr (no retracing warning).
+    _mixed_sizes(tmp_path / "mixed")
+    for argv in (
+        ["apply", "gaussian", str(tmp_path / "mixed"), "--out", str(tmp_path / "g"), "-q"],
+        ["list"],
+    ):
+        result = subprocess.run(
+            [script, *argv], capture_output=True, text=True, env=_env(), timeout=120
+        )
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert len(_files(tmp_path / "g")) == 12
