@@ -225,9 +225,8 @@ FILTERS: dict[str, FilterSpec] = {
             "cv2.GaussianBlur(img, (ksize, ksize), sigma_x, sigmaY=sigma_y, borderType=border)",
             picture="round",
             pairs=frozenset({"ksize"}),
-            # When GaussianBlur takes output_dtype= (branch `exact`), 8-bit PNGs become
-            # cv2.GaussianBlur(img_uint8)'s own bytes with this one line:
-            # uint8_kwargs=MappingProxyType({"output_dtype": "uint8"}),
+            # 8-bit images: cv2.GaussianBlur(img_uint8)'s own bytes (OpenCV's fixed point)
+            uint8_kwargs=MappingProxyType({"output_dtype": "uint8"}),
             reach=taps_reach,
         ),
         FilterSpec(
