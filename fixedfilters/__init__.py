@@ -4,15 +4,18 @@ Sobel, Scharr, Laplacian, Gaussian and any user kernel, held as non-trainable we
 change during training, with outputs equal to OpenCV's for the same call and border.
 """
 
-from fixedfilters import initializers, kernels
+from fixedfilters import initializers, kernels, structuring
 from fixedfilters.borders import BORDERS
 from fixedfilters.layers import (
+    Dilate,
+    Erode,
     Filter2D,
     FilterBank,
     FixedFilter,
     FixedLayer,
     GaussianBlur,
     Laplacian,
+    MorphologyEx,
     Scharr,
     Sobel,
     SobelMagnitude,
@@ -35,6 +38,7 @@ __all__ = [
     "__version__",
     "BORDERS",
     "kernels",
+    "structuring",
     "initializers",
     "FixedLayer",
     "FixedFilter",
@@ -46,6 +50,9 @@ __all__ = [
     "SobelMagnitude",
     "FilterBank",
     "edge_stem",
+    "Erode",
+    "Dilate",
+    "MorphologyEx",
     "weight_report",
     "summary",
     "WeightReport",

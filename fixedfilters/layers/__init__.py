@@ -11,6 +11,7 @@ from fixedfilters.layers.filters import (
     Sobel,
     SobelMagnitude,
 )
+from fixedfilters.layers.morphology import Dilate, Erode, MorphologyEx
 
 __all__ = [
     "FixedLayer",
@@ -24,4 +25,7 @@ __all__ = [
     "SobelMagnitude",
     "FilterBank",
     "edge_stem",
+    "Erode",
+    "Dilate",
+    "MorphologyEx",
 ]
