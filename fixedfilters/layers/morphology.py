@@ -69,7 +69,7 @@ from keras import ops
 from keras.backend import standardize_dtype
 from keras.saving import register_keras_serializable
 
-from fixedfilters.borders import normalize_border
+from fixedfilters.borders import border_index, normalize_border
 from fixedfilters.kernels import _check_nonnegative_int, _received
 from fixedfilters.layers.base import FixedFilter, check_real
 from fixedfilters.ops import filter_method, pad_axis, spatial_axes
@@ -160,38 +160,129 @@ def _pad2d(x, shape, anchor, border, value, data_format):
     return pad_axis(x, w_axis, ax, kw - 1 - ax, border, value)
 
 
-def _rect_pass(x, rects, shape, anchor, reduce, border, value, data_format):
-    """One min (max) over the union of ``rects`` (``(r0, r1, c0, c1)`` in a ``shape`` box)."""
-    kh, kw = shape
+def _strip(z, axis: int, n: int, p0: int, p1: int, border: str, value: float):
+    """Positions ``[p0, p1)`` of ``z`` (length ``n``) along ``axis`` extended by the border:
+    runs of the index map as slices (reversed where the map runs backwards) and constant
+    blocks, concatenated (XLA fuses slices; a gather in the loop costs more)."""
+    before, after = max(0, -p0), max(0, p1 - n)
+    idx = border_index(n, before, after, border)[p0 + before : p1 + before]
+    pos = np.arange(p0, p1)
+    inside = (pos >= 0) & (pos < n)
+    parts, i = [], 0
+    while i < len(idx):
+        if border == "constant" and not inside[i]:
+            j = i
+            while j < len(idx) and not inside[j]:
+                j += 1
+            shape = list(z.shape)
+            shape[axis] = j - i
+            if None in shape:
+                block = ops.take(z, np.zeros(j - i, "int32"), axis=axis)
+                parts.append(ops.full_like(block, value))
+            else:
+                parts.append(ops.full(shape, value, dtype=z.dtype))
+            i = j
+            continue
+        step = 1 if i + 1 < len(idx) and idx[i + 1] == idx[i] + 1 else -1
+        j = i + 1
+        while j < len(idx) and idx[j] == idx[j - 1] + step and (border != "constant" or inside[j]):
+            j += 1
+        lo, hi = (
+            (int(idx[i]), int(idx[j - 1]) + 1) if step == 1 else (int(idx[j - 1]), int(idx[i]) + 1)
+        )
+        piece = _slice(z, axis, lo, n - hi)
+        parts.append(piece if step == 1 else ops.flip(piece, axis=axis))
+        i = j
+    return ops.concatenate(parts, axis=axis) if len(parts) > 1 else parts[0]
+
+
+def _window_pass(z, axis: int, windows, reduce, border: str, value: float):
+    """``out[i] = reduce(z[i + start : i + start + length])`` along ``axis`` for each
+    ``(start, length)`` in ``windows``, positions outside ``z`` read through the border.
+
+    Static length: the interior of each output is a window of the doubling tables of ``z``
+    itself, the few positions near the ends come from thin strips gathered through the index
+    map, and the pieces are concatenated (no padded copy of ``z``: XLA fuses this into one loop,
+    while a padded copy costs several times a plain copy). Dynamic length: pad once by the
+    widest reach (an in-graph gather), then windows of the padded tables.
+    """
+    n = z.shape[axis]
+    if n is None:
+        before = max(0, *(-a for a, _ in windows))
+        after = max(0, *(a + k - 1 for a, k in windows))
+        zp = pad_axis(z, axis, before, after, border, value)
+        tables = _Running(zp, axis, reduce)
+        outs = []
+        for a, k in windows:
+            w = tables.window(k)  # length n + before + after - k + 1
+            outs.append(_slice(w, axis, before + a, after - a - k + 1))
+        return outs
+    n = int(n)
+    tables = _Running(z, axis, reduce)
+    outs = []
+    for a, k in windows:
+        lo, hi = max(0, -a), min(n, n - (a + k - 1))
+        if hi <= lo:  # every output reaches past an end: one strip
+            outs.append(
+                _Running(_strip(z, axis, n, a, n + a + k - 1, border, value), axis, reduce).window(
+                    k
+                )
+            )
+            continue
+        parts = []
+        if lo:
+            parts.append(
+                _Running(_strip(z, axis, n, a, a + lo + k - 1, border, value), axis, reduce).window(
+                    k
+                )
+            )
+        w = tables.window(k)  # w[j] = reduce(z[j : j + k]), length n - k + 1
+        parts.append(_slice(w, axis, lo + a, (n - k + 1) - (hi + a)))
+        if hi < n:
+            parts.append(
+                _Running(
+                    _strip(z, axis, n, hi + a, n + a + k - 1, border, value), axis, reduce
+                ).window(k)
+            )
+        outs.append(ops.concatenate(parts, axis=axis) if len(parts) > 1 else parts[0])
+    return outs
+
+
+def _rect_pass(x, rects, anchor, reduce, border, value, data_format):
+    """One min (max) over the union of ``rects`` (``(r0, r1, c0, c1)``, half-open, in element
+    coordinates; the element's ``anchor`` ``(x, y)`` sits on the output pixel)."""
+    ax, ay = anchor
     h_axis, w_axis = spatial_axes(data_format)
-    xp = _pad2d(x, shape, anchor, border, value, data_format)
-    across = _Running(xp, w_axis, reduce)
-    downs: dict[tuple[int, int], _Running] = {}
+    cols = sorted({(c0, c1) for _, _, c0, c1 in rects})
+    across = _window_pass(x, w_axis, [(c0 - ax, c1 - c0) for c0, c1 in cols], reduce, border, value)
     out = None
-    for r0, r1, c0, c1 in rects:
-        if (c0, c1) not in downs:
-            width = c1 - c0
-            cols = _slice(across.window(width), w_axis, c0, kw - width - c0)
-            downs[(c0, c1)] = _Running(cols, h_axis, reduce)
-        height = r1 - r0
-        part = _slice(downs[(c0, c1)].window(height), h_axis, r0, kh - height - r0)
-        out = part if out is None else reduce(out, part)
+    for (c0, c1), y in zip(cols, across, strict=True):
+        rows = [(r0, r1) for r0, r1, d0, d1 in rects if (d0, d1) == (c0, c1)]
+        downs = _window_pass(
+            y, h_axis, [(r0 - ay, r1 - r0) for r0, r1 in rows], reduce, border, value
+        )
+        for part in downs:
+            out = part if out is None else reduce(out, part)
     return out
 
 
 def _masked_pass(x, mask, shape, anchor, reduce, neutral, border, value, data_format):
-    """One min (max) over the entries of a 0/1 ``mask`` tensor: ``kh * kw`` masked minima."""
+    """One min (max) over the entries of a 0/1 ``mask`` tensor ``(kh, kw)``: a loop over the
+    ``kh * kw`` entries (one masked shifted min each; compiles in constant time)."""
     kh, kw = shape
     h_axis, w_axis = spatial_axes(data_format)
     xp = _pad2d(x, shape, anchor, border, value, data_format)
+    flat = ops.reshape(mask, (-1,))
+    size = list(ops.shape(x))
     fill = ops.cast(neutral, x.dtype)
-    out = None
-    for r in range(kh):
-        row = _slice(xp, h_axis, r, kh - 1 - r)
-        for c in range(kw):
-            part = ops.where(mask[r, c], _slice(row, w_axis, c, kw - 1 - c), fill)
-            out = part if out is None else reduce(out, part)
-    return out
+
+    def body(i, out):
+        start = [0] * len(size)
+        start[h_axis], start[w_axis] = i // kw, i % kw
+        part = ops.slice(xp, start, size)
+        return reduce(out, ops.where(flat[i], part, fill))
+
+    return ops.fori_loop(0, kh * kw, body, ops.full_like(x, neutral))
 
 
 def _plan(element: np.ndarray, anchor, iterations: int):
@@ -209,22 +300,55 @@ def _spec_key(element: np.ndarray) -> tuple:
     return tuple(map(tuple, np.asarray(element, np.uint8).tolist()))
 
 
-def _apply(x, mask, spec):
-    """The whole operation (``spec`` hashable); ``mask`` the element as a bool tensor or None."""
+def _one_pass(x, pass_spec):
+    rects, anchor, kind, border, value, data_format = pass_spec
+    reduce = ops.minimum if kind == "min" else ops.maximum
+    return _rect_pass(x, rects, anchor, reduce, border, value, data_format)
+
+
+@functools.cache
+def _compiled_pass(backend: str, pass_spec: tuple):
+    """One erosion/dilation pass as an XLA computation (traced again per input shape). Passes
+    are compiled one by one: ``open`` or ``iterations`` reuse them, and XLA's compile time grows
+    faster than linearly with the size of a computation."""
+    fn = functools.partial(_one_pass, pass_spec=pass_spec)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, jit_compile=True, autograph=False)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(fn)
+    return fn
+
+
+def _fast(x, spec, compiled: bool):
+    """The operation from the rectangle cover of the spec's (static) element."""
     op, element_key, anchor, iterations, border, (v_min, v_max), data_format = spec
     element = np.array(element_key, np.uint8)
     if iterations == 0 or element.size == 1:
         return _combine(op, x, lambda y, kind: y)
-    rects, shape, anchor_n, repeats = _plan(element, anchor, iterations)
+    rects, _, anchor_n, repeats = _plan(element, anchor, iterations)
 
-    def fast(y, kind):
-        reduce, value = (ops.minimum, v_min) if kind == "min" else (ops.maximum, v_max)
+    def run(y, kind):
+        value = v_min if kind == "min" else v_max
+        pass_spec = (rects, anchor_n, kind, border, value, data_format)
+        if compiled:
+            fn = _compiled_pass(keras.backend.backend(), pass_spec)
+        else:
+            fn = functools.partial(_one_pass, pass_spec=pass_spec)
         for _ in range(repeats):
-            y = _rect_pass(y, rects, shape, anchor_n, reduce, border, value, data_format)
+            y = fn(y)
         return y
 
-    if mask is None:
-        return _combine(op, x, fast)
+    return _combine(op, x, run)
+
+
+def _general(x, mask, spec):
+    """The operation with the element read from ``mask`` (a bool tensor) at run time."""
+    op, element_key, anchor, iterations, border, (v_min, v_max), data_format = spec
+    element = np.array(element_key, np.uint8)
     kh, kw = element.shape
     # what OpenCV does when the weight is a full rectangle: one enlarged rectangle
     rect_rects, rect_shape, rect_anchor, _ = _plan(np.ones((kh, kw), bool), anchor, iterations)
@@ -234,9 +358,7 @@ def _apply(x, mask, spec):
         neutral = np.inf if kind == "min" else -np.inf
 
         def as_rect():
-            return _rect_pass(
-                y, rect_rects, rect_shape, rect_anchor, reduce, border, value, data_format
-            )
+            return _rect_pass(y, rect_rects, rect_anchor, reduce, border, value, data_format)
 
         def masked():
             z = y
@@ -250,8 +372,7 @@ def _apply(x, mask, spec):
             return masked()
         return ops.cond(ops.all(mask), as_rect, masked)
 
-    same = ops.all(ops.equal(mask, ops.convert_to_tensor(element.astype(bool))))
-    return ops.cond(same, lambda: _combine(op, x, fast), lambda: _combine(op, x, general))
+    return _combine(op, x, general)
 
 
 def _combine(op: str, x, run):
@@ -269,26 +390,6 @@ def _combine(op: str, x, run):
     if op == "tophat":
         return x - run(run(x, "min"), "max")
     return run(run(x, "max"), "min") - x  # blackhat
-
-
-@functools.cache
-def _compiled(backend: str, spec: tuple, with_mask: bool):
-    if with_mask:
-        fn = functools.partial(_apply, spec=spec)
-    else:
-
-        def fn(x):
-            return _apply(x, None, spec)
-
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, jit_compile=True, autograph=False)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
 
 
 def _border_values(border: str, border_value, in_dtype: str, compute_dtype: str):
@@ -348,14 +449,28 @@ def morphology(
     dtype = standardize_dtype(x.dtype)
     values = _border_values(border, border_value, input_dtype or dtype, dtype)
     spec = (op, _spec_key(element), anchor, iterations, border, values, data_format)
-    mask = None if kernel is None else ops.not_equal(ops.convert_to_tensor(kernel), 0)
     if method is None:
         method = filter_method(x, data_format)
     h_axis, w_axis = spatial_axes(data_format)
-    if method == "stencil" and None not in (x.shape[h_axis], x.shape[w_axis]):
-        fn = _compiled(keras.backend.backend(), spec, mask is not None)
-        return fn(x, mask) if mask is not None else fn(x)
-    return _apply(x, mask, spec)
+    compiled = method == "stencil" and None not in (x.shape[h_axis], x.shape[w_axis])
+    if kernel is None or iterations == 0 or element.size == 1:
+        return _fast(x, spec, compiled)
+    # Follow the weight: the fast path while its non-zero pattern is the element traced from,
+    # else the general path (plain ops, never compiled unless taken).
+    mask = ops.not_equal(ops.convert_to_tensor(kernel), 0)
+    same = ops.all(ops.equal(mask, ops.convert_to_tensor(element.astype(bool))))
+    concrete = _concrete_bool(same)
+    if concrete is not None:  # eager: decide here, no cond
+        return _fast(x, spec, compiled) if concrete else _general(x, mask, spec)
+    return ops.cond(same, lambda: _fast(x, spec, compiled), lambda: _general(x, mask, spec))
+
+
+def _concrete_bool(t):
+    """``bool(t)`` when ``t`` holds a value now (eager TensorFlow, JAX outside a trace)."""
+    try:
+        return bool(ops.convert_to_numpy(t))
+    except Exception:  # a symbolic tensor or a tracer: decided in the graph
+        return None
 
 
 # -- the layers -----------------------------------------------------------------------------------
