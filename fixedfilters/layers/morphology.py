@@ -41,9 +41,10 @@ OpenCV's semantics reproduced (``modules/imgproc/src/morph.dispatch.cpp``)
   saturated to its depth, as OpenCV's ``saturate_cast`` does.
 * ``iterations > 1`` with a full rectangular element is **not** repeated: OpenCV applies one
   rectangle of size ``(k - 1) * iterations + 1`` with anchor ``anchor * iterations``. This is
-  the same as repeating in the interior and with the default border, but not near the image
-  edges with reflect/replicate borders. Any other element is applied ``iterations`` times, the
-  border taken again around each intermediate result.
+  the same as repeating in the interior and with constant or replicate borders, but not near
+  the image edges with the reflect borders and an off-centre anchor (even sizes included).
+  Any other element is applied ``iterations`` times, the border taken again around each
+  intermediate result.
 * ``open`` is ``erode`` x n then ``dilate`` x n (``close`` the reverse), ``gradient`` is
   ``dilate - erode`` of the input, ``tophat`` ``x - open``, ``blackhat`` ``close - x``; each
   erosion and dilation takes its own default border value.
@@ -466,11 +467,18 @@ def morphology(
 
 
 def _concrete_bool(t):
-    """``bool(t)`` when ``t`` holds a value now (eager TensorFlow, JAX outside a trace)."""
-    try:
-        return bool(ops.convert_to_numpy(t))
-    except Exception:  # a symbolic tensor or a tracer: decided in the graph
-        return None
+    """``bool(t)`` when ``t`` holds a value now (eager TensorFlow, JAX outside a trace), else
+    None (a graph or a trace: decided in it)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(t.numpy()) if tf.executing_eagerly() else None
+    if backend == "jax":
+        import jax
+
+        return None if isinstance(t, jax.core.Tracer) else bool(t)
+    return None
 
 
 # -- the layers -----------------------------------------------------------------------------------
