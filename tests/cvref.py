@@ -230,3 +230,40 @@ def tolerance(case: Case, img: np.ndarray) -> float:
     """The issue's bound: 1e-5 * sum|taps| * max(1, max|x|) + 1e-6 * |delta|."""
     xmax = float(np.max(np.abs(img))) if np.size(img) else 0.0
     return 1e-5 * case.tapsum * max(1.0, xmax) + 1e-6 * abs(case.delta)
+
+
+# -- morphology (Erode, Dilate, MorphologyEx): min/max, linear=False ----------------------------
+# The layers' default border is OpenCV's morphology default (constant, a value that never wins);
+# the registry passes border_value explicitly, so cv2 gets borderValue=0 for "constant" here.
+def morph_case(op, ksize=3, shape="rect", anchor=None, iterations=1) -> Case:
+    from fixedfilters.structuring import structuring_element
+
+    element = structuring_element(shape, ksize, anchor)
+    kh, kw = element.shape
+    cv_anchor = (-1, -1) if anchor is None else anchor
+    code = {"erode": 0, "dilate": 1, "gradient": 4}[op]
+    # a full rectangle with iterations is one enlarged rectangle (OpenCV); other elements
+    # repeat, so the numpy.pad references ("wrap", constant != 0) hold for these cases only
+    assert iterations == 1 or element.all()
+    return Case(
+        id=f"morph-{op}-{shape}-{kw}x{kh}-a{anchor}-i{iterations}",
+        make=lambda **kw_: ff.MorphologyEx(
+            op, ksize, shape=shape, anchor=anchor, iterations=iterations, **kw_
+        ),
+        cv=lambda p, b: cv2.morphologyEx(
+            p, code, element, anchor=cv_anchor, iterations=iterations, borderType=b, borderValue=0
+        ),
+        tapsum=2.0 if op == "gradient" else 1.0,
+        radius=max(kh, kw) * max(iterations, 1),
+        borders=("constant", "reflect_101", "reflect", "replicate", "wrap"),
+        linear=False,
+    )
+
+
+CASES += [
+    morph_case("erode", 3),
+    morph_case("dilate", (5, 3), "ellipse"),
+    morph_case("erode", (2, 3), "cross", anchor=(0, 2)),
+    morph_case("dilate", 3, iterations=3),
+    morph_case("gradient", 5, "ellipse"),
+]

@@ -134,6 +134,9 @@ BORDER_ARGS = {
         "Filter2D(border)": lambda v: ff.Filter2D([[1.0]], border=v),
         "SobelMagnitude(border)": lambda v: ff.SobelMagnitude(border=v),
         "edge_stem(border)": lambda v: ff.edge_stem(border=v),
+        "Erode(border)": lambda v: ff.Erode(border=v),
+        "Dilate(border)": lambda v: ff.Dilate(3, border=v),
+        "MorphologyEx(border)": lambda v: ff.MorphologyEx("open", border=v),
     }.items()
 }
 FORMAT_ARGS = {

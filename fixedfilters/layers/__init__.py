@@ -12,6 +12,7 @@ from fixedfilters.layers.filters import (
     Sobel,
     SobelMagnitude,
 )
+from fixedfilters.layers.morphology import Dilate, Erode, MorphologyEx
 
 __all__ = [
     "FixedLayer",
@@ -26,4 +27,7 @@ __all__ = [
     "ConvertScaleAbs",
     "FilterBank",
     "edge_stem",
+    "Erode",
+    "Dilate",
+    "MorphologyEx",
 ]
