@@ -7,6 +7,7 @@ change during training, with outputs equal to OpenCV's for the same call and bor
 from fixedfilters import initializers, kernels
 from fixedfilters.borders import BORDERS
 from fixedfilters.layers import (
+    Canny,
     Filter2D,
     FilterBank,
     FixedFilter,
@@ -16,6 +17,7 @@ from fixedfilters.layers import (
     Scharr,
     Sobel,
     SobelMagnitude,
+    canny,
     edge_stem,
 )
 from fixedfilters.report import WeightReport, WeightRow, summary, weight_report
@@ -46,6 +48,8 @@ __all__ = [
     "SobelMagnitude",
     "FilterBank",
     "edge_stem",
+    "Canny",
+    "canny",
     "weight_report",
     "summary",
     "WeightReport",

@@ -2,6 +2,7 @@
 
 from fixedfilters.layers.bank import FilterBank, edge_stem
 from fixedfilters.layers.base import FixedFilter, FixedLayer
+from fixedfilters.layers.canny import Canny, canny
 from fixedfilters.layers.filters import (
     Filter2D,
     GaussianBlur,
@@ -24,4 +25,6 @@ __all__ = [
     "SobelMagnitude",
     "FilterBank",
     "edge_stem",
+    "Canny",
+    "canny",
 ]
