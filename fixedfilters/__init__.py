@@ -17,9 +17,9 @@ from fixedfilters.layers import (
     Scharr,
     Sobel,
     SobelMagnitude,
-    canny,
     edge_stem,
 )
+from fixedfilters.layers.canny import canny
 from fixedfilters.report import WeightReport, WeightRow, summary, weight_report
 from fixedfilters.training import (
     FixedWeightChangedError,

@@ -2,7 +2,7 @@
 
 from fixedfilters.layers.bank import FilterBank, edge_stem
 from fixedfilters.layers.base import FixedFilter, FixedLayer
-from fixedfilters.layers.canny import Canny, canny
+from fixedfilters.layers.canny import Canny
 from fixedfilters.layers.filters import (
     Filter2D,
     GaussianBlur,
@@ -26,5 +26,4 @@ __all__ = [
     "FilterBank",
     "edge_stem",
     "Canny",
-    "canny",
 ]
