@@ -255,12 +255,6 @@ def test_savedmodel_with_dynamic_size_reloads_in_a_fresh_process(tmp_path):
         np.testing.assert_array_equal(out[0, ..., 0], cv2.Canny(im, 120, 40.5, None, 7, True))
 
 
-def test_no_gradient_flows():
-    x = keras.ops.convert_to_tensor(_gray("camera", (20, 16))[None])
-    out = ff.Canny(10, 30)(x)
-    assert keras.backend.standardize_dtype(out.dtype) == "uint8"  # integers: no gradient path
-
-
 # -- errors ---------------------------------------------------------------------------------------
 
 
@@ -293,6 +287,18 @@ def test_channel_count(channels):
 def test_bad_arguments(kwargs, error, name):
     with pytest.raises(error, match=f"Received: {name}="):
         ff.Canny(**kwargs)
+
+
+def test_docstring_examples_and_opencv_equivalent():
+    import doctest
+
+    import fixedfilters.layers.canny as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+    doc = ff.Canny.__doc__
+    assert "cv2.Canny" in doc and "Correlation" in doc and "border" in doc
+    assert "SobelMagnitude" in doc and "no gradient" in doc
 
 
 def test_cv2_refuses_the_apertures_we_refuse():

@@ -349,12 +349,13 @@ class Canny(FixedFilter):
     """Canny edges, equal byte for byte to ``cv2.Canny`` on every image of the batch.
 
     OpenCV equivalent: ``cv2.Canny(image, threshold1, threshold2, apertureSize=aperture_size,
-    L2gradient=l2_gradient)`` on each ``(H, W)`` or ``(H, W, 3)`` uint8 image. The Sobel
-    derivatives use OpenCV's 16-bit integer path with border replicate (correlation, no kernel
-    flip); thresholds may come in either order and need not be integers (OpenCV's rules: divided
-    by 16 for aperture 7, clamped and squared for L2, floored). On 3-channel input, per pixel, the
-    channel with the largest gradient magnitude is used (the first on a tie). Hysteresis keeps a
-    weak pixel iff an 8-connected path of weak pixels reaches a strong one, however long.
+    L2gradient=l2_gradient)`` on each ``(H, W)`` or ``(H, W, 3)`` uint8 image. Correlation (no
+    kernel flip): the Sobel derivatives use OpenCV's 16-bit integer path with border replicate
+    (``cv2.BORDER_REPLICATE``, fixed by ``cv2.Canny``). Thresholds may come in either order and
+    need not be integers (OpenCV's rules: divided by 16 for aperture 7, clamped and squared for
+    L2, floored; negative ones act as 0). On 3-channel input, per pixel, the channel with the
+    largest gradient magnitude is used (the first on a tie). Hysteresis keeps a weak pixel iff an
+    8-connected path of weak pixels reaches a strong one, however long.
 
     Input: uint8 ``(batch, height, width, 1)`` or ``(batch, height, width, 3)``
     (``(batch, channels, height, width)`` with ``data_format="channels_first"``), any size from
@@ -374,7 +375,7 @@ class Canny(FixedFilter):
     >>> import numpy as np, fixedfilters as ff
     >>> img = np.zeros((1, 6, 6, 1), "uint8"); img[:, :, 3:] = 200
     >>> ff.Canny(50, 150)(img)[0, :, :, 0].numpy()[0].tolist()
-    [0, 0, 0, 255, 0, 0]
+    [0, 0, 255, 0, 0, 0]
     """
 
     def __init__(
@@ -480,7 +481,7 @@ def canny(
     >>> import numpy as np
     >>> img = np.zeros((5, 5), "uint8"); img[2:, :] = 255
     >>> canny(img, 100, 200)[:, 0].tolist()
-    [0, 0, 255, 0, 0]
+    [0, 255, 0, 0, 0]
     """
     x = np.asarray(images)
     if x.dtype != np.uint8:
