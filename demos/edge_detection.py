@@ -24,7 +24,7 @@ from fixedfilters import charts  # noqa: E402
 
 
 def main(image_path: str | None = None, figure_path: str = "edges.png") -> int:
-    # 1. A grayscale image, as float32.
+    # 1. A grayscale image (uint8 for Canny, float32 for the filters).
     if image_path:
         gray = cv2.imread(image_path, cv2.IMREAD_GRAYSCALE)
         if gray is None:
@@ -36,6 +36,7 @@ def main(image_path: str | None = None, figure_path: str = "edges.png") -> int:
             gray = camera()
         except ImportError:
             gray = charts.render("siemens_star")
+    gray8 = np.ascontiguousarray(gray, dtype=np.uint8)
     gray = gray.astype(np.float32)
 
     # 2. A Keras model of fixed layers: blur, then four edge filters of the blurred image.
@@ -52,11 +53,19 @@ def main(image_path: str | None = None, figure_path: str = "edges.png") -> int:
     results = model.predict(gray[None, :, :, None], verbose=0)  # batch of one, one channel
     results = {name: out[0, :, :, 0] for name, out in results.items()}
 
+    # Canny edges (uint8 in, 0/255 out), the same bytes as cv2.Canny.
+    canny_in = keras.Input((None, None, 1), dtype="uint8")
+    canny_model = keras.Model(canny_in, ff.Canny(50, 150)(canny_in))
+    edges = canny_model.predict(gray8[None, :, :, None], verbose=0)[0, :, :, 0]
+
     # 3. A figure: the image and each output (|x| for the signed ones).
-    fig, axes = plt.subplots(2, 3, figsize=(12, 8), layout="constrained")
-    for ax, (name, picture) in zip(axes.flat, [("image", gray), *results.items()], strict=True):
+    fig, axes = plt.subplots(2, 4, figsize=(16, 8), layout="constrained")
+    axes.flat[-1].axis("off")
+    pictures = [("image", gray), *results.items(), ("canny", edges.astype(np.float32))]
+    for ax, (name, picture) in zip(axes.flat, pictures, strict=False):
         picture = np.abs(picture)
-        top = 255 if name in ("image", "blur") else np.percentile(picture, 99.5)  # edges: bright
+        bright = name in ("image", "blur", "canny")
+        top = 255 if bright else np.percentile(picture, 99.5)  # edges: bright
         ax.imshow(picture, cmap="gray", vmin=0, vmax=top)
         ax.set_title(f"|{name}|" if name in ("sobel_x", "sobel_y", "laplacian") else name)
         ax.axis("off")
@@ -75,6 +84,8 @@ def main(image_path: str | None = None, figure_path: str = "edges.png") -> int:
     }
     for name, out in results.items():
         print(f"{name:<10} max |Keras - OpenCV| = {np.max(np.abs(out - reference[name])):.3g}")
+    differing = int(np.count_nonzero(edges != cv2.Canny(gray8, 50, 150)))
+    print(f"canny      pixels differing from cv2.Canny(image, 50, 150): {differing}")
     return 0
 
 

@@ -39,6 +39,8 @@ _LAZY: dict[str, str] = {
     "Dilate": "fixedfilters.layers",
     "MorphologyEx": "fixedfilters.layers",
     "structuring": "fixedfilters.structuring",
+    "Canny": "fixedfilters.layers",
+    "canny": "fixedfilters.layers.canny",
     "weight_report": "fixedfilters.report",
     "summary": "fixedfilters.report",
     "WeightReport": "fixedfilters.report",

@@ -76,6 +76,7 @@ SIZE_ARGS = {  # odd aperture sizes of the derivative filters (1..31, -1 = Schar
     "kernels.laplacian_terms(ksize)": ("ksize", lambda v: K.laplacian_terms(v)),
     "initializers.Sobel(ksize)": ("ksize", lambda v: ffi.Sobel(1, 0, v)),
     "initializers.Laplacian(ksize)": ("ksize", lambda v: ffi.Laplacian(v)),
+    "Canny(aperture_size)": ("aperture_size", lambda v: ff.Canny(10, 20, v)),
 }
 GAUSS_SIZE_ARGS = {  # 0 (derive from sigma) or odd positive, or a (width, height) pair
     "GaussianBlur(ksize)": ("ksize", lambda v: ff.GaussianBlur(v, 1.0)),
@@ -123,6 +124,8 @@ REAL_ARGS = {
     ),
     "initializers.Gaussian(sigma_x)": ("sigma_x", lambda v: ffi.Gaussian(3, v)),
     "initializers.Gaussian(sigma_y)": ("sigma_y", lambda v: ffi.Gaussian(3, 1.0, v)),
+    "Canny(threshold1)": ("threshold1", lambda v: ff.Canny(v, 20)),
+    "Canny(threshold2)": ("threshold2", lambda v: ff.Canny(10, v)),
 }
 BORDER_ARGS = {
     name: ("border", fn)
@@ -148,6 +151,7 @@ FORMAT_ARGS = {
         "SobelMagnitude(data_format)": lambda v: ff.SobelMagnitude(data_format=v),
         "Laplacian(data_format)": lambda v: ff.Laplacian(data_format=v),
         "edge_stem(data_format)": lambda v: ff.edge_stem(data_format=v),
+        "Canny(data_format)": lambda v: ff.Canny(10, 20, data_format=v),
     }.items()
 }
 FLAG_ARGS = {
@@ -156,6 +160,7 @@ FLAG_ARGS = {
     "kernels.gaussian_ksize(uint8)": ("uint8", lambda v: K.gaussian_ksize(1.0, uint8=v)),
     "initializers.Sobel(depthwise)": ("depthwise", lambda v: ffi.Sobel(depthwise=v)),
     "initializers.Kernel(depthwise)": ("depthwise", lambda v: ffi.Kernel([[1]], depthwise=v)),
+    "Canny(l2_gradient)": ("l2_gradient", lambda v: ff.Canny(10, 20, l2_gradient=v)),
 }
 KERNEL_ARGS = {
     "Filter2D(kernel)": ("kernel", lambda v: ff.Filter2D(v)),

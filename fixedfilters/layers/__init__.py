@@ -2,6 +2,7 @@
 
 from fixedfilters.layers.bank import FilterBank, edge_stem
 from fixedfilters.layers.base import FixedFilter, FixedLayer
+from fixedfilters.layers.canny import Canny
 from fixedfilters.layers.convert import ConvertScaleAbs
 from fixedfilters.layers.filters import (
     Filter2D,
@@ -30,4 +31,5 @@ __all__ = [
     "Erode",
     "Dilate",
     "MorphologyEx",
+    "Canny",
 ]

@@ -128,3 +128,18 @@ def test_keras_file_round_trip(tmp_path, rng):
     model.save(path)
     loaded = keras.models.load_model(path)
     np.testing.assert_array_equal(_np(loaded(x)), _np(model(x)))
+
+
+def test_canny_matches_cv2_under_jit_and_predict(rng):
+    import cv2
+
+    images = rng.integers(0, 256, (2, 23, 31, 3)).astype(np.uint8)
+    images[1] = 0
+    images[1, 5:17, 8:25] = (200, 40, 90)
+    for ap, l2 in [(3, False), (7, True)]:
+        layer = ff.Canny(30, 90.5, ap, l2)
+        expected = np.stack([cv2.Canny(im, 30, 90.5, None, ap, l2) for im in images])
+        np.testing.assert_array_equal(_np(layer(images))[..., 0], expected)
+        inputs = keras.Input((None, None, 3), dtype="uint8")
+        model = keras.Model(inputs, layer(inputs))
+        np.testing.assert_array_equal(model.predict(images, verbose=0)[..., 0], expected)
