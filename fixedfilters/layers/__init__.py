@@ -11,6 +11,7 @@ from fixedfilters.layers.filters import (
     Sobel,
     SobelMagnitude,
 )
+from fixedfilters.layers.median import MedianBlur
 
 __all__ = [
     "FixedLayer",
@@ -24,4 +25,5 @@ __all__ = [
     "SobelMagnitude",
     "FilterBank",
     "edge_stem",
+    "MedianBlur",
 ]
