@@ -186,6 +186,23 @@ CASES = [
 ]
 
 
+def median_case(ksize) -> Case:
+    """cv2.medianBlur (float32 planes: ksize 3 and 5; replicate border only; exact)."""
+    return Case(
+        id=f"median-k{ksize}",
+        make=lambda **kw: ff.MedianBlur(ksize, **kw),
+        cv=lambda p, b: cv2.medianBlur(p, ksize),
+        tapsum=0.0,  # a selection: the tolerance is zero, outputs must be equal
+        radius=ksize // 2,
+        borders=("replicate",),
+        linear=False,
+    )
+
+
+# MedianBlur (a selection: exact, replicate border only)
+CASES += [median_case(3), median_case(5)]
+
+
 def cases_with(border: str | None = None, *, linear: bool | None = None, same_shape=None):
     """The registry's cases that accept ``border`` (and are linear / keep the shape, if asked)."""
     return [

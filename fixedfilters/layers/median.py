@@ -35,7 +35,7 @@ from keras.saving import register_keras_serializable
 
 from fixedfilters.borders import border_index, normalize_border
 from fixedfilters.layers.base import FixedFilter
-from fixedfilters.ops import pad_axis
+from fixedfilters.ops import STENCIL_MIN_ELEMENTS, pad_axis
 
 __all__ = ["MedianBlur", "median_blur"]
 
@@ -314,7 +314,10 @@ def median_blur(x, ksize: int, *, data_format: str = "channels_last"):
     z = x if data_format == "channels_last" else ops.reshape(x, (-1, shape[2], shape[3], 1))
     static = None not in shape[1:]
     backend = keras.backend.backend()
-    if static and k > 1 and backend in ("tensorflow", "jax"):
+    # XLA for static sizes worth a compile (as the separable filters decide); small or dynamic
+    # images run the same ops uncompiled (identical results: a selection is exact).
+    big = static and shape[1] * shape[2] * shape[3] >= STENCIL_MIN_ELEMENTS
+    if big and k > 1 and backend in ("tensorflow", "jax"):
         out = _compiled(backend, k)(z)
     else:
         out = _median_nhwc(z, k)
