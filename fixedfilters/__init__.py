@@ -7,16 +7,25 @@ change during training, with outputs equal to OpenCV's for the same call and bor
 from fixedfilters import initializers, kernels
 from fixedfilters.borders import BORDERS
 from fixedfilters.layers import (
+    Blur,
+    BoxFilter,
     Filter2D,
     FilterBank,
     FixedFilter,
     FixedLayer,
+    Gabor,
     GaussianBlur,
     Laplacian,
+    PyrDown,
+    PyrUp,
     Scharr,
     Sobel,
     SobelMagnitude,
+    box_uint8,
     edge_stem,
+    gabor_bank,
+    pyrdown_uint8,
+    pyrup_uint8,
 )
 from fixedfilters.report import WeightReport, WeightRow, summary, weight_report
 from fixedfilters.training import (
@@ -46,6 +55,15 @@ __all__ = [
     "SobelMagnitude",
     "FilterBank",
     "edge_stem",
+    "BoxFilter",
+    "Blur",
+    "box_uint8",
+    "Gabor",
+    "gabor_bank",
+    "PyrDown",
+    "PyrUp",
+    "pyrdown_uint8",
+    "pyrup_uint8",
     "weight_report",
     "summary",
     "WeightReport",

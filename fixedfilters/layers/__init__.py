@@ -1,6 +1,7 @@
 """Fixed filter layers (one module per family; all non-trainable by design)."""
 
 from fixedfilters.layers.bank import FilterBank, edge_stem
+from fixedfilters.layers.box import Blur, BoxFilter, box_uint8
 from fixedfilters.layers.base import FixedFilter, FixedLayer
 from fixedfilters.layers.filters import (
     Filter2D,
@@ -11,6 +12,8 @@ from fixedfilters.layers.filters import (
     Sobel,
     SobelMagnitude,
 )
+from fixedfilters.layers.gabor import Gabor, gabor_bank
+from fixedfilters.layers.pyramid import PyrDown, PyrUp, pyrdown_uint8, pyrup_uint8
 
 __all__ = [
     "FixedLayer",
@@ -24,4 +27,13 @@ __all__ = [
     "SobelMagnitude",
     "FilterBank",
     "edge_stem",
+    "BoxFilter",
+    "Blur",
+    "box_uint8",
+    "Gabor",
+    "gabor_bank",
+    "PyrDown",
+    "PyrUp",
+    "pyrdown_uint8",
+    "pyrup_uint8",
 ]
