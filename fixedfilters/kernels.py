@@ -685,8 +685,7 @@ def _ksize_entries(name: str, value: object, allowed: str) -> tuple[int, int]:
 
 
 _BOX_KSIZE_TEXT = (
-    f"a positive integer (at most MAX_BOX_KSIZE={MAX_BOX_KSIZE}) or a (width, height) pair "
-    "of those"
+    f"a positive integer (at most MAX_BOX_KSIZE={MAX_BOX_KSIZE}) or a (width, height) pair of those"
 )
 
 
@@ -752,7 +751,7 @@ def gabor_ksize(
     ``round(max(|3 sigma cos(theta)|, |3 sigma / gamma sin(theta)|))`` across.
 
     >>> gabor_ksize((4, 0), 1.0, 0.0, 0.5)
-    (5, 7)
+    (5, 13)
     """
     width, height = _ksize_entries("ksize", ksize, _GABOR_KSIZE_TEXT)
     sigma = _check_positive("sigma", sigma)

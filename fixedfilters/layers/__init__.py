@@ -1,8 +1,8 @@
 """Fixed filter layers (one module per family; all non-trainable by design)."""
 
 from fixedfilters.layers.bank import FilterBank, edge_stem
-from fixedfilters.layers.box import Blur, BoxFilter, box_uint8
 from fixedfilters.layers.base import FixedFilter, FixedLayer
+from fixedfilters.layers.box import Blur, BoxFilter, box_uint8
 from fixedfilters.layers.filters import (
     Filter2D,
     GaussianBlur,

@@ -224,7 +224,7 @@ class Blur(BoxFilter):
 
     def kernel2d(self) -> np.ndarray:
         """The 2-D kernel (the mean's taps) from the current weights."""
-        return super().kernel2d() * self.scale
+        return np.asarray(super().kernel2d(), np.float64) * self.scale
 
     def get_config(self) -> dict:
         config = super().get_config()

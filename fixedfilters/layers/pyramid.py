@@ -32,7 +32,7 @@ from keras import backend, ops
 from keras.saving import register_keras_serializable
 
 from fixedfilters import kernels
-from fixedfilters.borders import border_index, normalize_border
+from fixedfilters.borders import normalize_border
 from fixedfilters.layers.base import FixedFilter, check_data_format
 from fixedfilters.ops import pad_axis, spatial_axes
 
@@ -207,8 +207,10 @@ def _up_axis(x, axis: int, d, extra_from: int, taps, data_format: str):
     h_axis, _ = spatial_axes(data_format)
 
     def conv(z, t):
-        return _depthwise(z, t, one, data_format) if axis == h_axis else _depthwise(
-            z, one, t, data_format
+        return (
+            _depthwise(z, t, one, data_format)
+            if axis == h_axis
+            else _depthwise(z, one, t, data_format)
         )
 
     if n is not None:
@@ -374,7 +376,7 @@ class PyrDown(_Pyramid):
     >>> import numpy as np, fixedfilters as ff
     >>> x = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
     >>> ff.PyrDown()(x)[0, :, :, 0].numpy().tolist()
-    [[2.5, 4.0], [8.5, 10.0]]
+    [[3.75, 4.875], [8.25, 9.375]]
     """
 
     _borders = PYRDOWN_BORDERS
@@ -403,7 +405,7 @@ class PyrUp(_Pyramid):
     >>> import numpy as np, fixedfilters as ff
     >>> x = np.array([[0.0, 8.0]], "float32").reshape(1, 1, 2, 1)
     >>> ff.PyrUp()(x)[0, :, :, 0].numpy().tolist()
-    [[1.0, 4.0, 7.0, 8.0], [1.0, 4.0, 7.0, 8.0]]
+    [[2.0, 4.0, 7.0, 8.0], [2.0, 4.0, 7.0, 8.0]]
     """
 
     _borders = PYRUP_BORDERS
@@ -465,7 +467,7 @@ def pyrup_uint8(x, dstsize: tuple[int, int] | None = None, *, data_format: str |
 
     >>> import numpy as np
     >>> pyrup_uint8(np.array([[[[0], [3]]]], "uint8")).numpy()[0, 0, :, 0].tolist()
-    [0, 2, 3, 3]
+    [1, 2, 3, 3]
     """
     data_format = check_data_format(data_format)
     dstsize = _check_dstsize(dstsize)
