@@ -85,6 +85,7 @@ from fixedfilters.borders import border_index, constant_mask, normalize_border
 __all__ = [
     "STENCIL_MIN_ELEMENTS",
     "DIRECT_2D_MAX_TAPS",
+    "CORRELATE2D_STENCIL_MAX_TAPS",
     "pad_axis",
     "sep_filter",
     "sep_filter_bank",
@@ -558,6 +559,34 @@ def sep_correlate(
     )
 
 
+CORRELATE2D_STENCIL_MAX_TAPS = 49
+"""Largest ``kh * kw`` :func:`correlate2d` runs as a direct 2-D stencil (``method="stencil"``)."""
+
+
+def _direct_bank(x, kernel, spec):
+    border, value, anchor, data_format = spec
+    shape = tuple(x.shape)
+    z = x if data_format == "channels_last" else ops.reshape(x, (-1, shape[2], shape[3], 1))
+    k = ops.cast(kernel, x.dtype)
+    out = _direct_2d(z, [k], anchor, border, value, lambda o: o[0])
+    return ops.reshape(out, (-1,) + shape[1:])
+
+
+@functools.cache
+def _compiled_direct(backend: str, spec: tuple):
+    """:func:`_direct_bank` for ``spec`` as one XLA computation (traced per input shape)."""
+    fn = functools.partial(_direct_bank, spec=spec)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, jit_compile=True, autograph=False)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(fn)
+    return fn
+
+
 def correlate2d(
     x,
     kernel,
@@ -566,18 +595,33 @@ def correlate2d(
     border_value: float = 0.0,
     anchor: tuple[int, int] | None = None,
     data_format: str = "channels_last",
+    method: str | None = None,
 ):
     """Correlate every plane of ``x`` with the 2-D ``kernel`` (``cv2.filter2D`` semantics).
 
     ``anchor`` is ``(x, y)`` in the kernel, OpenCV's order; default the centre
-    ``(kw // 2, kh // 2)``. Pads both axes once, then one ``valid`` depthwise convolution (a
-    direct 2-D XLA stencil measured slower: see the module docstring).
+    ``(kw // 2, kh // 2)``. ``method=None`` or ``"conv"``: pad both axes once, then one
+    ``valid`` depthwise convolution. ``method="stencil"`` (TensorFlow or JAX, static height
+    and width, at most ``CORRELATE2D_STENCIL_MAX_TAPS`` taps; else ``"conv"``): one direct 2-D
+    XLA pass, no padded copy (see the module docstring). The caller picks once per layer (as
+    :func:`filter_method` does for the separable layers), so that eager calls and an export
+    with dynamic sizes run the same arithmetic.
     """
     border = normalize_border(border)
     kernel = ops.convert_to_tensor(kernel)
     kh, kw = int(kernel.shape[0]), int(kernel.shape[1])
-    ax, ay = (kw // 2, kh // 2) if anchor is None else anchor
+    ax, ay = (kw // 2, kh // 2) if anchor is None else (int(anchor[0]), int(anchor[1]))
+    if method is not None and method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS} or None. Received: method={method!r}")
     h_axis, w_axis = spatial_axes(data_format)
+    if (
+        method == "stencil"
+        and kh * kw <= CORRELATE2D_STENCIL_MAX_TAPS
+        and keras.backend.backend() in ("tensorflow", "jax")
+        and None not in (x.shape[h_axis], x.shape[w_axis])
+    ):
+        spec = (border, float(border_value), (ax, ay), data_format)
+        return _compiled_direct(keras.backend.backend(), spec)(x, ops.cast(kernel, x.dtype))
     xp = pad_axis(x, h_axis, ay, kh - 1 - ay, border, border_value)
     xp = pad_axis(xp, w_axis, ax, kw - 1 - ax, border, border_value)
     dk = _depthwise_kernel(kernel, _channels(x, data_format), (kh, kw))

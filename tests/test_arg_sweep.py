@@ -166,7 +166,11 @@ _KSIZE1_FIX = (
 )
 def test_sobel_magnitude_every_accepted_ksize(ksize):
     assert _cv_accepts(lambda p: _cv_magnitude(p, ksize))
-    _check(magnitude_case(ksize), BORDERS[MAGNITUDE.index(ksize) % len(BORDERS)], seed=MAGNITUDE.index(ksize))
+    _check(
+        magnitude_case(ksize),
+        BORDERS[MAGNITUDE.index(ksize) % len(BORDERS)],
+        seed=MAGNITUDE.index(ksize),
+    )
 
 
 def test_filter2d_every_anchor_and_size():
@@ -206,3 +210,31 @@ def test_stencil_path_for_extreme_kernel_shapes(case):
     h, w, c = 32, 40, 1
     assert filter_method((1, h, w, c)) == "stencil"
     _check(case, "reflect_101", h=h, w=w, c=c, seed=7)
+
+
+@pytest.mark.parametrize(
+    "shape, anchor, border",
+    [
+        ((3, 3), None, "reflect_101"),
+        ((2, 2), (0, 0), "constant"),
+        ((4, 3), (2, 3), "wrap"),
+        ((1, 5), (4, 0), "replicate"),
+        ((5, 2), (1, 1), "reflect"),
+    ],
+)
+def test_correlate2d_stencil_method(shape, anchor, border):
+    """``ops.correlate2d(method="stencil")`` (the compiled direct 2-D pass a Filter2D can pick
+    once per layer) against cv2, with a non-zero constant border value too."""
+    from fixedfilters.ops import correlate2d
+
+    case = filter2d_case(_kernel(*shape), anchor=anchor, name="stencil")
+    value = 3.5 if border == "constant" else 0.0
+    img = _image(32, 40, 2, seed=3)
+    got = np.asarray(
+        correlate2d(
+            img, _kernel(*shape), anchor=anchor, border=border, border_value=value, method="stencil"
+        )
+    )
+    want = reference(case, img, border, value)
+    err = float(np.max(np.abs(got.astype(np.float64) - want)))
+    assert err <= tolerance(case, img), f"{shape} {anchor} {border}: {err}"
