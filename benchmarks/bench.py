@@ -23,7 +23,9 @@ compile); one more warm-up call; then ``--repeats`` interleaved rounds (each rou
 candidate once, so drifting load hits all alike); medians are reported, and every ratio is
 taken between medians of the same run. Peak memory is the most TensorFlow's CPU allocator held
 during one in-graph call above what it held before (output included), as a multiple of the
-input's size. On a shared machine the script prints the load it saw before and after.
+input's size, measured in a child process with the BFC allocator (the only CPU allocator with
+statistics; the timed process keeps TensorFlow's default). On a shared machine the script
+prints the load it saw before and after.
 
 The rows are one table, ``ROWS`` (label, public name, layer factory, cv2 function, ...). A row
 whose layer ``fixedfilters`` does not have (yet) is skipped with a printed note, so the file
@@ -536,12 +538,7 @@ def run_row(row: Row, shape, repeats: int, rng) -> dict:
     ours = np.asarray(candidates["ours_array"]())
     want = _assemble(best, candidates[f"cv2_{best}"](), shape).reshape(ours.shape)
     diff = np.abs(ours.astype(np.float64) - want.astype(np.float64))
-    # TensorFlow's default CPU allocator returns freed buffers to malloc, so the rise of the
-    # process's peak RSS sees every tensor and XLA buffer of the call (its own statistics need
-    # the BFC allocator, which would change what is timed).
-    mem = tf_peak_bytes(candidates["ours_graph"])
-    if mem is None:
-        mem = rss_peak_bytes(candidates["ours_graph"])
+    mem = tf_peak_bytes(candidates["ours_graph"])  # None here: see memory_child()
 
     def ratio(k):
         return t[k] / cv_s if k in t else None
@@ -566,6 +563,46 @@ def run_row(row: Row, shape, repeats: int, rng) -> dict:
         "mismatches_vs_cv2": int(np.count_nonzero(diff)),
         "method": ffops.filter_method(xt) if hasattr(ffops, "filter_method") else None,
     }
+
+
+def memory_child(rows_in, shapes) -> None:
+    """Print ``{"op", "shape", "peak_mem_x_input"}`` JSON lines, one per row and shape.
+
+    Runs in a child process with ``TF_CPU_ALLOCATOR_USE_BFC=true``: only the BFC allocator
+    keeps statistics on CPU (peak bytes held, every tensor and XLA buffer of the call, output
+    included), and it would change what is timed, so the timed process keeps the default.
+    """
+    rng = np.random.default_rng(0)
+    for shape in shapes:
+        for row in rows_in:
+            x = _input(row, shape, rng)
+            xt = tf.constant(x)
+            graph = tf.function(row.make())
+            graph(xt)
+            graph(xt)
+            mem = tf_peak_bytes(lambda g=graph, t=xt: g(t))
+            rec = {"op": row.label, "shape": list(shape), "peak_mem_x_input": None}
+            if mem is not None:
+                rec["peak_mem_x_input"] = mem / x.nbytes
+            print("MEM " + json.dumps(rec), flush=True)
+
+
+def peak_memory(labels: list[str], shapes) -> dict:
+    """``{(op, shape): peak memory / input size}`` from a :func:`memory_child` process."""
+    import subprocess
+
+    env = dict(os.environ, TF_CPU_ALLOCATOR_USE_BFC="true", TF_CPP_MIN_LOG_LEVEL="3")
+    cmd = [sys.executable, __file__, "--memory-child", "--rows-json", json.dumps(labels)]
+    cmd += ["--quick"] if shapes == [SMALL] else []
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    out = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("MEM "):
+            rec = json.loads(line[4:])
+            out[(rec["op"], tuple(rec["shape"]))] = rec["peak_mem_x_input"]
+    if proc.returncode != 0:
+        print(f"note: memory child failed: {proc.stderr[-500:]}")
+    return out
 
 
 def _fmt(v, spec=".2f"):
@@ -642,7 +679,14 @@ def main(argv=None) -> int:
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--ops", help="comma-separated substrings selecting rows (default: all)")
     p.add_argument("--markdown", action="store_true", help="also print the README's table")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory child process")
+    p.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--rows-json", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.memory_child:
+        labels = json.loads(args.rows_json)
+        memory_child([r for r in ROWS if r.label in labels], [SMALL] if args.quick else SHAPES)
+        return 0
     repeats = args.repeats or (5 if args.quick else 25)
     if repeats < 5:
         p.error("--repeats must be at least 5")
@@ -676,6 +720,10 @@ def main(argv=None) -> int:
             print(f"  done {row.label} {list(shape)}", file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - t_start
     busy1 = busy_fraction()
+    if not args.no_memory and rows:
+        mem = peak_memory(list(dict.fromkeys(r["op"] for r in rows)), shapes)
+        for r in rows:
+            r["peak_mem_x_input"] = mem.get((r["op"], tuple(r["shape"])), r["peak_mem_x_input"])
     print()
     print_table(rows)
     print()
