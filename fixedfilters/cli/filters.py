@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from fixedfilters.cli._common import UsageError
+from fixedfilters.cli._common import InputError, UsageError
 
 __all__ = [
     "BORDER_NAMES",
@@ -129,10 +129,30 @@ OPTIONS: dict[str, Option] = {
     "sigma_y": Option("Gaussian sigma in y (0: sigma_x)", float, "S"),
     "scale": Option("factor applied to the result", float, "F"),
     "delta": Option("added to the result after scale", float, "D"),
-    "kernel": Option("filter2d kernel, .npy or CSV", None, "FILE", load=load_kernel),
-    "anchor": Option("filter2d anchor inside the kernel (default: centre)", parse_anchor, "X,Y"),
-    "border": Option(f"one of {', '.join(BORDER_NAMES)} (default reflect_101)", None, "NAME"),
+    "kernel": Option(
+        "filter2d kernel or morphology structuring element (0/1), .npy or CSV",
+        None,
+        "FILE",
+        load=load_kernel,
+    ),
+    "anchor": Option("anchor inside the kernel (default: centre)", parse_anchor, "X,Y"),
+    "border": Option(
+        f"one of {', '.join(BORDER_NAMES)} (default: the filter's, see `list`)", None, "NAME"
+    ),
     "border_value": Option("fill value of --border constant", float, "V"),
+    "threshold1": Option("Canny hysteresis threshold (either order)", float, "T"),
+    "threshold2": Option("Canny hysteresis threshold (either order)", float, "T"),
+    "aperture_size": Option("Canny's Sobel aperture: 3, 5 or 7", int, "K"),
+    "l2_gradient": Option("Canny: sqrt(dx**2 + dy**2) instead of |dx| + |dy|", switch=True),
+    "op": Option(
+        "morphology operation: erode, dilate, open, close, gradient, tophat, blackhat",
+        None,
+        "OP",
+    ),
+    "shape": Option("structuring element: rect, cross or ellipse (default rect)", None, "NAME"),
+    "iterations": Option("times the erosion/dilation is applied", int, "N"),
+    "alpha": Option("convertscaleabs: factor before the absolute value", float, "A"),
+    "beta": Option("convertscaleabs: added after alpha", float, "B"),
 }
 
 
@@ -156,6 +176,8 @@ class FilterSpec:
     (:mod:`fixedfilters.cli.tiles`); ``None`` (non-local: Canny's hysteresis; shape-changing:
     pyramids) runs each image whole, with unknown height and width. ``float_input=False``: the
     layer gets images in their stored dtype (e.g. Canny takes uint8), not as float32.
+    ``prepare``: turns each image as read (``height x width x channels``) into the layer's input
+    or raises :class:`~fixedfilters.cli._common.InputError` (that input fails, named on stderr).
     """
 
     name: str
@@ -168,6 +190,7 @@ class FilterSpec:
     uint8_kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     reach: Callable[[Any], int] | None = None
     float_input: bool = True
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None
 
     @property
     def derivative(self) -> bool:
@@ -180,6 +203,42 @@ class FilterSpec:
 
 
 _BORDER = (("border", "reflect_101"), ("border_value", "0.0"))
+
+
+# Morphology: OpenCV's default border (constant, a value that never wins the min/max), not
+# _BORDER's. The morphology of an 8-bit image in uint8 is cv2's own result (exact min/max);
+# iterated and compound ops re-apply the border at each stage, so no reach (whole images).
+_MORPH = (
+    ("ksize", "None"),
+    ("shape", "None"),
+    ("kernel", "None"),
+    ("anchor", "None"),
+    ("iterations", "1"),
+    ("border", "constant"),
+    ("border_value", "None"),
+)
+_MORPH_SPEC: dict[str, Any] = {
+    "picture": "round",
+    "pairs": frozenset({"ksize"}),
+    "uint8_kwargs": MappingProxyType({"output_dtype": "uint8"}),
+}
+
+
+def canny_input(image: np.ndarray) -> np.ndarray:
+    """An image as cv2.Canny takes it: 8-bit, gray or BGR. BGRA loses its alpha (as
+    ``cv2.imread(path, cv2.IMREAD_COLOR)`` would read it); other depths are an InputError."""
+    if image.dtype != np.uint8:
+        raise InputError(
+            f"canny takes 8-bit images, as cv2.Canny does; this one is {image.dtype} "
+            "(convert it to 8 bits first)"
+        )
+    if image.shape[-1] == 4:
+        return image[:, :, :3]  # BGRA -> BGR, the colour channels as cv2.IMREAD_COLOR
+    if image.shape[-1] not in (1, 3):
+        raise InputError(
+            f"canny takes gray or BGR(A) images; this one has {image.shape[-1]} channels"
+        )
+    return image
 
 
 def taps_reach(layer: Any) -> int:
@@ -245,6 +304,59 @@ FILTERS: dict[str, FilterSpec] = {
             (("kernel", REQUIRED), ("anchor", "centre"), ("delta", "0.0")) + _BORDER,
             "cv2.filter2D(img, cv2.CV_32F, kernel, anchor=anchor, delta=delta, borderType=border)",
             reach=taps_reach,
+        ),
+        FilterSpec(
+            "canny",
+            "Canny",
+            "Canny edges (0/255) of an 8-bit gray or BGR image (BGRA: alpha dropped)",
+            (
+                ("threshold1", REQUIRED),
+                ("threshold2", REQUIRED),
+                ("aperture_size", "3"),
+                ("l2_gradient", "False"),
+            ),
+            "cv2.Canny(img, threshold1, threshold2, apertureSize=aperture_size, "
+            "L2gradient=l2_gradient)",
+            picture="round",
+            float_input=False,  # uint8 in, as cv2.Canny; non-local (hysteresis): no reach
+            prepare=canny_input,
+        ),
+        FilterSpec(
+            "erode",
+            "Erode",
+            "erosion (minimum over the element; --ksize None: 3x3, --shape None: rect)",
+            _MORPH,
+            "cv2.erode(img, element, anchor=anchor, iterations=iterations, borderType=border, "
+            "borderValue=border_value); element = cv2.getStructuringElement(shape, ksize) or "
+            "kernel",
+            **_MORPH_SPEC,
+        ),
+        FilterSpec(
+            "dilate",
+            "Dilate",
+            "dilation (maximum over the element; --ksize None: 3x3, --shape None: rect)",
+            _MORPH,
+            "cv2.dilate(img, element, anchor=anchor, iterations=iterations, borderType=border, "
+            "borderValue=border_value); element as erode",
+            **_MORPH_SPEC,
+        ),
+        FilterSpec(
+            "morphology",
+            "MorphologyEx",
+            "morphology --op erode, dilate, open, close, gradient, tophat or blackhat",
+            (("op", "erode"),) + _MORPH,
+            "cv2.morphologyEx(img, op, element, anchor=anchor, iterations=iterations, "
+            "borderType=border, borderValue=border_value); element as erode",
+            **_MORPH_SPEC,
+        ),
+        FilterSpec(
+            "convertscaleabs",
+            "ConvertScaleAbs",
+            "|alpha * x + beta| rounded and saturated to 8 bits (pointwise)",
+            (("alpha", "1.0"), ("beta", "0.0")),
+            "cv2.convertScaleAbs(img, alpha=alpha, beta=beta)",
+            picture="round",
+            float_input=False,  # the stored dtype, as cv2.convertScaleAbs takes it
         ),
     )
 }
