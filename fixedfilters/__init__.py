@@ -41,6 +41,7 @@ _LAZY: dict[str, str] = {
     "structuring": "fixedfilters.structuring",
     "Canny": "fixedfilters.layers",
     "canny": "fixedfilters.layers.canny",
+    "MedianBlur": "fixedfilters.layers",
     "weight_report": "fixedfilters.report",
     "summary": "fixedfilters.report",
     "WeightReport": "fixedfilters.report",

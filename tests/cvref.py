@@ -42,6 +42,7 @@ class Case:
     borders: tuple[str, ...] = BORDERS  # the borders it accepts; the first is its default
     linear: bool = True  # a (sum of) linear correlations: adjoint gradients, NaN rules
     same_shape: bool = True  # output (H, W) == input (H, W): can sit in a FilterBank
+    has_taps: bool = True  # holds fixed weights (a median has none)
 
     @property
     def default_border(self) -> str:
@@ -184,6 +185,24 @@ CASES = [
     magnitude_case(5),
     magnitude_case(-1),
 ]
+
+
+def median_case(ksize) -> Case:
+    """cv2.medianBlur (float32 planes: ksize 3 and 5; replicate border only; exact)."""
+    return Case(
+        id=f"median-k{ksize}",
+        make=lambda **kw: ff.MedianBlur(ksize, **kw),
+        cv=lambda p, b: cv2.medianBlur(p, ksize),
+        tapsum=0.0,  # a selection: the tolerance is zero, outputs must be equal
+        radius=ksize // 2,
+        borders=("replicate",),
+        linear=False,
+        has_taps=False,
+    )
+
+
+# MedianBlur (a selection: exact, replicate border only)
+CASES += [median_case(3), median_case(5)]
 
 
 def cases_with(border: str | None = None, *, linear: bool | None = None, same_shape=None):

@@ -13,6 +13,7 @@ from fixedfilters.layers.filters import (
     Sobel,
     SobelMagnitude,
 )
+from fixedfilters.layers.median import MedianBlur
 from fixedfilters.layers.morphology import Dilate, Erode, MorphologyEx
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "Dilate",
     "MorphologyEx",
     "Canny",
+    "MedianBlur",
 ]
