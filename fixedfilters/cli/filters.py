@@ -350,6 +350,18 @@ FILTERS: dict[str, FilterSpec] = {
             **_MORPH_SPEC,
         ),
         FilterSpec(
+            "median",
+            "MedianBlur",
+            "median of each ksize x ksize window (ksize > 5: 8-bit images only, as OpenCV)",
+            (("ksize", "3"), ("border", "replicate"), ("border_value", "0.0")),
+            "cv2.medianBlur(img, ksize) (border replicate, the only one it has)",
+            picture="round",
+            # 8-bit images: computed in uint8, cv2.medianBlur's own bytes (a median is exact)
+            uint8_kwargs=MappingProxyType({"output_dtype": "uint8"}),
+            reach=lambda layer: layer.ksize // 2,  # local, one pass, replicate once
+            float_input=False,  # the stored dtype: ksize > 5 takes uint8 (also with --raw)
+        ),
+        FilterSpec(
             "convertscaleabs",
             "ConvertScaleAbs",
             "|alpha * x + beta| rounded and saturated to 8 bits (pointwise)",
