@@ -602,6 +602,10 @@ def test_demo_in_process(tmp_path, capsys):
         assert reference in line
         diff, largest = (float(v) for v in line.split()[-2:])
         assert diff <= 1e-5 * 16 * max(1.0, largest)
+    # Canny on the 8-bit gray images: not one pixel differs from cv2.Canny.
+    line = next(line for line in stdout.splitlines() if line.startswith("Canny layer"))
+    assert demo.CANNY[2] in line and line.split(": ")[-1].startswith("0 of ")
+    assert int(line.split(": ")[-1].split()[2]) > 512 * 512 * 3  # every image's pixels
 
 
 def test_demo_images_without_bundled_folder_or_skimage(monkeypatch):

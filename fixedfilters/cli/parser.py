@@ -71,8 +71,10 @@ _DEMO_EPILOG = """\
 The images: the bundled test charts (images/ in a clone; rendered in memory otherwise) and, when
 scikit-image is installed, its photographs camera, astronaut and coins. Each image is converted
 to grayscale and run through one Keras model: GaussianBlur(3), then Sobel(1, 0), Sobel(0, 1),
-SobelMagnitude(3) and Laplacian(1) on the blurred image. Panels show |derivative|, scaled so
-that its 99.5th percentile is white. Existing panels in DIR are replaced.
+SobelMagnitude(3) and Laplacian(1) on the blurred image; Canny(50, 150) runs on the 8-bit gray
+image. Panels show |derivative|, scaled so that its 99.5th percentile is white, the Canny edges,
+and each filter's difference from OpenCV (for Canny: pixels that differ from cv2.Canny).
+Existing panels in DIR are replaced.
 """
 
 
