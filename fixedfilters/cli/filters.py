@@ -64,6 +64,14 @@ def parse_ksize(text: str) -> int | tuple[int, int]:
     raise argparse.ArgumentTypeError(f"expected an integer or WIDTHxHEIGHT, got {text!r}")
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """``"7x5"`` or ``"7,5"`` -> ``(7, 5)``: a size in OpenCV's order (width, height)."""
+    value = parse_ksize(text)
+    if not isinstance(value, tuple):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}")
+    return value
+
+
 def parse_anchor(text: str) -> tuple[int, int]:
     """``"X,Y"`` -> ``(x, y)``, the anchor inside the kernel (``-1,-1``: the centre)."""
     parts = text.replace(" ", "").split(",")
@@ -107,14 +115,17 @@ class Option:
     """How one layer keyword is given on the command line (flag: ``--`` + key, ``_`` -> ``-``).
 
     ``type`` parses the text (argparse ``type``; ``None``: the text itself); ``switch=True`` makes
-    a flag without a value that passes ``True``; ``load`` turns the parsed value into the layer's
-    argument when the filter runs (e.g. a kernel file into an array; it raises UsageError).
+    a flag without a value that passes ``True`` (with ``negatable=True`` also ``--no-KEY``,
+    passing ``False``: for a keyword whose default is ``True``); ``load`` turns the parsed value
+    into the layer's argument when the filter runs (e.g. a kernel file into an array; it raises
+    UsageError).
     """
 
     help: str
     type: Callable[[str], Any] | None = None
     metavar: str | None = None
     switch: bool = False
+    negatable: bool = False
     load: Callable[[Any], Any] | None = None
 
 

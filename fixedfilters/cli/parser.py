@@ -22,6 +22,8 @@ def _shown(key: str, default: str) -> str:
     """An option as ``--help`` and ``list`` show it: ``--kernel FILE (required)`` for a required
     one, ``[--l2-gradient]`` for a switch, else the flag and its default."""
     if OPTIONS[key].switch:
+        if OPTIONS[key].negatable and default == "True":
+            return f"[{flag(key)} | --no-{flag(key)[2:]}] (default: {flag(key)})"
         return f"[{flag(key)}]"
     if default == REQUIRED:
         return f"{flag(key)} {OPTIONS[key].metavar or 'VALUE'} {REQUIRED}"
@@ -135,7 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--out", "-o", metavar="DIR", required=True, help="output folder")
     layer_opts = apply.add_argument_group("filter options (the layers' argument names)")
     for key, option in OPTIONS.items():
-        if option.switch:
+        if option.switch and option.negatable:
+            layer_opts.add_argument(
+                flag(key), dest=key, action=argparse.BooleanOptionalAction, help=option.help
+            )
+        elif option.switch:
             layer_opts.add_argument(
                 flag(key), dest=key, action="store_const", const=True, help=option.help
             )
