@@ -43,6 +43,9 @@ class Case:
     linear: bool = True  # a (sum of) linear correlations: adjoint gradients, NaN rules
     same_shape: bool = True  # output (H, W) == input (H, W): can sit in a FilterBank
     has_taps: bool = True  # holds fixed weights (a median has none)
+    # False where cv2's running sums spread a NaN/inf past the windows holding it (boxFilter):
+    # the shared NaN test skips it; the family's own tests check the local rule instead.
+    opencv_nan_local: bool = True
 
     @property
     def default_border(self) -> str:
@@ -279,10 +282,91 @@ def morph_case(op, ksize=3, shape="rect", anchor=None, iterations=1) -> Case:
     )
 
 
+# -- box, Gabor and pyramids (issue 11, the linear families) -------------------------------------
+def box_case(ksize, normalize=True, anchor=None) -> Case:
+    kw, kh = ksize if isinstance(ksize, tuple) else (ksize, ksize)
+    cv_anchor = (-1, -1) if anchor is None else anchor
+    return Case(
+        id=f"box-{kw}x{kh}-n{int(normalize)}-a{anchor}",
+        make=lambda **kw_: ff.BoxFilter(ksize, normalize=normalize, anchor=anchor, **kw_),
+        cv=lambda p, b: cv2.boxFilter(
+            p, cv2.CV_32F, (kw, kh), anchor=cv_anchor, normalize=normalize, borderType=b
+        ),
+        tapsum=1.0 if normalize else float(kw * kh),
+        radius=max(kw, kh),
+        opencv_nan_local=False,
+    )
+
+
+def blur_case(ksize) -> Case:
+    kw, kh = ksize if isinstance(ksize, tuple) else (ksize, ksize)
+    return Case(
+        id=f"blur-{kw}x{kh}",
+        make=lambda **kw_: ff.Blur(ksize, **kw_),
+        cv=lambda p, b: cv2.blur(p, (kw, kh), borderType=b),
+        tapsum=1.0,
+        radius=max(kw, kh),
+        opencv_nan_local=False,
+    )
+
+
+def gabor_case(ksize, sigma, theta, lambd, gamma, psi=np.pi / 2) -> Case:
+    k = cv2.getGaborKernel(
+        ksize if isinstance(ksize, tuple) else (ksize, ksize),
+        sigma,
+        theta,
+        lambd,
+        gamma,
+        psi,
+        ktype=cv2.CV_64F,
+    )
+    return Case(
+        id=f"gabor-{k.shape[1]}x{k.shape[0]}-s{sigma}-t{theta:.3f}-l{lambd}-g{gamma}-p{psi:.3f}",
+        make=lambda **kw: ff.Gabor(ksize, sigma, theta, lambd, gamma, psi, **kw),
+        cv=lambda p, b: cv2.filter2D(p, cv2.CV_32F, k, borderType=b),
+        tapsum=float(np.abs(k).sum()),
+        radius=max(k.shape),
+    )
+
+
+def pyrdown_case(dstsize=None, border_first="reflect_101") -> Case:
+    # OpenCV 5.1's pyrDown also takes BORDER_WRAP (natively, tested in test_pyramid.py); the
+    # registry's wrap reference pads and crops for same-size outputs, so it is left out here.
+    return Case(
+        id=f"pyrdown-{dstsize}",
+        make=lambda **kw: ff.PyrDown(dstsize, **kw),
+        cv=lambda p, b: cv2.pyrDown(p, dstsize=dstsize or (0, 0), borderType=b),
+        tapsum=1.0,
+        radius=2,
+        borders=("reflect_101", "reflect", "replicate"),
+        same_shape=False,
+    )
+
+
+def pyrup_case() -> Case:
+    return Case(
+        id="pyrup",
+        make=lambda **kw: ff.PyrUp(**kw),
+        cv=lambda p, b: cv2.pyrUp(p, borderType=b),
+        tapsum=4.0,  # 4 * outer(k, k) on the zero-stuffed image; per output at most 1
+        radius=2,
+        borders=("reflect_101",),
+        same_shape=False,
+    )
+
+
 CASES += [
     morph_case("erode", 3),
     morph_case("dilate", (5, 3), "ellipse"),
     morph_case("erode", (2, 3), "cross", anchor=(0, 2)),
     morph_case("dilate", 3, iterations=3),
     morph_case("gradient", 5, "ellipse"),
+    box_case(3),
+    box_case((4, 2), normalize=False, anchor=(0, 1)),
+    box_case(31),
+    blur_case((5, 3)),
+    gabor_case(7, 2.0, np.pi / 4, 6.0, 0.5),
+    gabor_case((9, 5), 1.5, 1.0, 4.0, 1.5, 0.0),
+    pyrdown_case(),
+    pyrup_case(),
 ]

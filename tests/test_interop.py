@@ -382,7 +382,7 @@ def test_channels_first_equals_channels_last(case, rng):
         last = case.make(border=border, border_value=value, data_format="channels_last")
         first = case.make(border=border, border_value=value, data_format="channels_first")
         got = _np(first(_cl_to_cf(x)))
-        assert got.shape == (2, 3, 7, 10)
+        assert got.shape[:2] == (2, 3) and (got.shape[2:] == (7, 10) or not case.same_shape)
         np.testing.assert_array_equal(got, _cl_to_cf(_np(last(x))), err_msg=f"{case.id} {border}")
 
 
@@ -441,7 +441,7 @@ MAGNITUDE = [c for c in CASES if c.id.startswith("magnitude")]
 
 def _check_input_gradient(case, layer, border, h, w, rng, linear):
     x = rng.standard_normal((1, h, w, 1))
-    wt = rng.standard_normal((1, h, w, 1))
+    wt = rng.standard_normal(layer.compute_output_shape((1, h, w, 1)))  # pyramids resize
     g = _input_gradient(layer, x, wt)
     assert g.dtype == np.float64 and g.shape == x.shape
     n = x.size

@@ -2,6 +2,7 @@
 
 from fixedfilters.layers.bank import FilterBank, edge_stem
 from fixedfilters.layers.base import FixedFilter, FixedLayer
+from fixedfilters.layers.box import Blur, BoxFilter, box_uint8
 from fixedfilters.layers.canny import Canny
 from fixedfilters.layers.convert import ConvertScaleAbs
 from fixedfilters.layers.filters import (
@@ -13,8 +14,10 @@ from fixedfilters.layers.filters import (
     Sobel,
     SobelMagnitude,
 )
+from fixedfilters.layers.gabor import Gabor, gabor_bank
 from fixedfilters.layers.median import MedianBlur
 from fixedfilters.layers.morphology import Dilate, Erode, MorphologyEx
+from fixedfilters.layers.pyramid import PyrDown, PyrUp, pyrdown_uint8, pyrup_uint8
 
 __all__ = [
     "FixedLayer",
@@ -34,4 +37,13 @@ __all__ = [
     "MorphologyEx",
     "Canny",
     "MedianBlur",
+    "BoxFilter",
+    "Blur",
+    "box_uint8",
+    "Gabor",
+    "gabor_bank",
+    "PyrDown",
+    "PyrUp",
+    "pyrdown_uint8",
+    "pyrup_uint8",
 ]

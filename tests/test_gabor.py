@@ -1,0 +1,101 @@
+"""kernels.gabor bit for bit against cv2.getGaborKernel; Gabor and gabor_bank."""
+
+from __future__ import annotations
+
+import doctest
+
+import cv2
+import keras
+import numpy as np
+import pytest
+
+import fixedfilters as ff
+import fixedfilters.layers.gabor as gabor_module
+from fixedfilters import kernels
+
+
+def test_kernel_is_bit_identical_to_cv2(rng):
+    """A sweep of random parameter sets (sizes 0..41, 0 = from sigma): 0 ulp apart."""
+    for _ in range(300):
+        ksize = (int(rng.integers(0, 42)), int(rng.integers(0, 42)))
+        args = (
+            float(rng.uniform(0.3, 12)),
+            float(rng.uniform(-4, 4)),
+            float(rng.uniform(0.5, 40)),
+            float(rng.uniform(0.2, 3)),
+            float(rng.uniform(-4, 4)),
+        )
+        want = cv2.getGaborKernel(ksize, *args, ktype=cv2.CV_64F)
+        got = kernels.gabor(ksize, *args)
+        assert got.shape == want.shape and got.dtype == np.float64
+        np.testing.assert_array_equal(got, want, err_msg=f"{ksize} {args}")
+    # an int size, the default psi, and an even size (OpenCV grows it by one)
+    np.testing.assert_array_equal(
+        kernels.gabor(4, 2.0, 0.3, 5.0, 0.5), cv2.getGaborKernel((4, 4), 2.0, 0.3, 5.0, 0.5)
+    )
+
+
+def test_layer_matches_filter2d_all_borders(rng):
+    x = rng.uniform(-50, 255, (2, 19, 23, 3)).astype(np.float32)
+    k = cv2.getGaborKernel((7, 9), 2.0, 0.7, 6.0, 0.6, 0.2, ktype=cv2.CV_64F)
+    for border, code in [("reflect_101", 4), ("reflect", 2), ("replicate", 1), ("constant", 0)]:
+        got = np.asarray(ff.Gabor((7, 9), 2.0, 0.7, 6.0, 0.6, 0.2, border=border)(x))
+        want = np.stack(
+            [np.atleast_3d(cv2.filter2D(im, cv2.CV_32F, k, borderType=code)) for im in x]
+        )
+        assert np.max(np.abs(got - want)) <= 1e-5 * np.abs(k).sum() * 255
+
+
+def test_bank_channel_order_and_serialization(rng):
+    thetas, lambdas, psis = [0.0, np.pi / 3, 2.0], [4.0, 9.0], [0.0, np.pi / 2]
+    bank = ff.gabor_bank(9, 2.5, thetas, lambdas, gamma=0.7, psis=psis, border="replicate")
+    x = rng.uniform(0, 255, (1, 16, 17, 2)).astype(np.float32)
+    out = np.asarray(bank(x))
+    assert out.shape == (1, 16, 17, 12 * 2)
+    for t, theta in enumerate(thetas):
+        for li, lam in enumerate(lambdas):
+            for p, psi in enumerate(psis):
+                f = (t * len(lambdas) + li) * len(psis) + p
+                assert bank.filters[f].name == f"gabor_bank_t{t}_l{li}_p{p}"
+                k = cv2.getGaborKernel((9, 9), 2.5, theta, lam, 0.7, psi, ktype=cv2.CV_64F)
+                for c in range(2):
+                    want = cv2.filter2D(x[0, :, :, c], cv2.CV_32F, k, borderType=1)
+                    err = np.max(np.abs(out[0, :, :, f * 2 + c] - want))
+                    assert err <= 1e-5 * np.abs(k).sum() * 255
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(bank))
+    np.testing.assert_array_equal(np.asarray(again(x)), out)
+    assert bank.trainable_weights == [] and len(bank.weights) == 12
+
+
+def test_validation_messages():
+    with pytest.raises(ValueError, match=r"sigma must be a finite number > 0.*Received: sigma=0"):
+        ff.Gabor(5, 0, 0.0, 4.0, 0.5)
+    with pytest.raises(ValueError, match=r"lambd.*Received: lambd=-1"):
+        ff.Gabor(5, 1.0, 0.0, -1, 0.5)
+    with pytest.raises(ValueError, match=r"gamma.*Received: gamma=0"):
+        ff.Gabor(5, 1.0, 0.0, 4.0, 0)
+    with pytest.raises(ValueError, match=r"theta.*Received: theta=nan"):
+        ff.Gabor(5, 1.0, float("nan"), 4.0, 0.5)
+    with pytest.raises(ValueError, match=r"ksize.*Received: ksize=-3"):
+        ff.Gabor(-3, 1.0, 0.0, 4.0, 0.5)
+    with pytest.raises(ValueError, match="MAX_GABOR_KSIZE"):
+        ff.Gabor(0, 500.0, 0.0, 4.0, 0.5)
+    with pytest.raises(TypeError, match=r"thetas must be.*Received: thetas=\[\]"):
+        ff.gabor_bank(5, 1.0, [], [4.0])
+
+
+def test_docstring_examples():
+    result = doctest.testmod(gabor_module)
+    assert result.attempted > 0 and result.failed == 0
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner()
+    for fn in (
+        kernels.gabor,
+        kernels.gabor_ksize,
+        kernels.box,
+        kernels.box_ksize,
+        kernels.pyramid_kernel,
+    ):
+        for test in finder.find(fn, fn.__name__, globs={"np": np, **vars(kernels)}):
+            runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
