@@ -235,6 +235,11 @@ def test_corrupt_and_missing_inputs_named_others_written(photos, tmp_path, capsy
         (["morphology", "--op", "hitmiss"], "op"),
         (["dilate", "--shape", "star"], "shape"),
         (["convertscaleabs", "--alpha", "inf"], "alpha"),
+        (["blur", "--no-normalize"], "--normalize does not apply to blur"),
+        (["gabor", "--ksize", "5", "--sigma", "1", "--theta", "0", "--lambd", "4"], "--gamma"),
+        (["pyrup", "--border", "reflect"], "border"),
+        (["pyrdown", "--dstsize", "7"], "WIDTHxHEIGHT"),
+        (["median", "--border", "reflect"], "replicate"),
     ],
 )
 def test_invalid_option_is_usage_error_and_writes_nothing(
@@ -521,7 +526,16 @@ def test_help_on_every_subcommand(capsys):
 # Arguments every layer takes from the base classes: not filter options (the command reads
 # images channels last and picks output_dtype itself).
 _COMMON_ARGUMENTS = {"data_format", "output_dtype"}
-_SAMPLE_VALUES = {"threshold1": 50.0, "threshold2": 150.0, "kernel": [[0.0, 1.0, 0.0]]}
+_SAMPLE_VALUES = {  # for the required arguments
+    "threshold1": 50.0,
+    "threshold2": 150.0,
+    "kernel": [[0.0, 1.0, 0.0]],
+    "ksize": 5,
+    "sigma": 1.0,
+    "theta": 0.0,
+    "lambd": 4.0,
+    "gamma": 0.5,
+}
 
 
 def _layer_parameters(layer: type) -> dict[str, inspect.Parameter]:
@@ -583,6 +597,10 @@ def test_layer_parameters_follow_forwarded_kwargs():
     assert {"scale", "delta"} <= set(_layer_parameters(ff.Sobel))
     assert "ksize" not in _layer_parameters(ff.Scharr)
     assert "data_format" not in _layer_parameters(ff.Canny)
+    # Blur fixes BoxFilter's normalize; Gabor drops Filter2D's kernel, anchor and delta.
+    assert "normalize" in _layer_parameters(ff.BoxFilter)
+    assert "normalize" not in _layer_parameters(ff.Blur)
+    assert {"kernel", "anchor", "delta"}.isdisjoint(_layer_parameters(ff.Gabor))
 
 
 # --------------------------------------------------------------------------------------------

@@ -186,3 +186,77 @@ def test_median_png_is_cv2_median_blur(ksize, images, tmp_path, capsys):
         expected = cv2.medianBlur(image, ksize).reshape(got.shape)
         assert got.dtype == np.float32
         np.testing.assert_array_equal(got, expected)
+
+
+# --------------------------------------------------------------------------------------------
+# box, blur, gabor (local: tiled), pyrdown, pyrup (shape-changing: whole images)
+# --------------------------------------------------------------------------------------------
+GABOR = cv2.getGaborKernel((7, 7), 2.0, 0.5, 5.0, 0.5, ktype=cv2.CV_64F)  # psi: pi / 2
+
+LINEAR = {
+    # filter: (options, OpenCV on the image as read (8-bit: its own bytes), sum|taps|)
+    "box": (
+        ["--ksize", "4x3", "--no-normalize", "--border", "replicate"],
+        lambda img, depth: cv2.boxFilter(
+            img, depth, (4, 3), normalize=False, borderType=cv2.BORDER_REPLICATE
+        ),
+        12.0,
+    ),
+    "blur": (
+        ["--ksize", "5", "--anchor", "1,3", "--border", "wrap"],
+        None,  # wrap: numpy.pad(mode="wrap") then the valid box (cv2 refuses BORDER_WRAP)
+        1.0,
+    ),
+    "gabor": (
+        ["--ksize", "7", "--sigma", "2", "--theta", "0.5", "--lambd", "5", "--gamma", "0.5"],
+        lambda img, depth: cv2.filter2D(img, depth, GABOR),
+        float(np.abs(GABOR).sum()),
+    ),
+    # cv2.pyrDown/pyrUp keep the depth: 8-bit in, OpenCV's 8-bit bytes out.
+    "pyrdown": (["--border", "reflect"], lambda img, _: cv2.pyrDown(img, borderType=2), 1.0),
+    "pyrup": ([], lambda img, _: cv2.pyrUp(img), 4.0),
+}
+
+
+def _blur_wrap(img: np.ndarray, depth: int) -> np.ndarray:
+    pads = ((3, 5 - 1 - 3), (1, 5 - 1 - 1)) + ((0, 0),) * (img.ndim - 2)
+    padded = np.pad(img, pads, mode="wrap")
+    out = cv2.blur(padded, (5, 5), anchor=(1, 3), borderType=cv2.BORDER_CONSTANT)
+    return out[3 : 3 + img.shape[0], 1 : 1 + img.shape[1]]
+
+
+@pytest.mark.parametrize("name", list(LINEAR))
+def test_linear_png_is_opencvs_and_raw_within_tolerance(name, images, tmp_path, capsys):
+    options, reference, tapsum = LINEAR[name]
+    reference = reference or _blur_wrap
+    out = tmp_path / "out"
+    code, _, err = _run(["apply", name, images, *options, "--out", out, "-q"], capsys)
+    assert code == 0, err
+    for path in _eight_bit(images):
+        expected = _png(reference(_read(path), -1))
+        assert (out / f"{path.stem}.{name}.png").read_bytes() == expected, path.name
+    inputs = [images / "deep16.png", images / "3-bgr.png"]
+    code, _, err = _run(["apply", name, *inputs, *options, "--raw", "--out", out], capsys)
+    assert code == 0, err
+    for path in inputs:
+        image = _read(path).astype(np.float32)
+        expected = reference(image, cv2.CV_32F)
+        got = np.load(out / f"{path.stem}.{name}.npy")
+        assert got.dtype == np.float32 and got.size == expected.size
+        tol = 1e-5 * tapsum * float(image.max())
+        assert np.max(np.abs(got - expected.reshape(got.shape))) <= tol, path.name
+
+
+def test_pyramid_dstsize(images, tmp_path, capsys):
+    out = tmp_path / "out"
+    path = images / "3-bgr.png"  # 40 x 40
+    for name, size, reference in (
+        ("pyrdown", "21x19", lambda img: cv2.pyrDown(img, dstsize=(21, 19))),
+        ("pyrup", "81x80", lambda img: cv2.pyrUp(img, dstsize=(81, 80))),
+    ):
+        code, _, err = _run(["apply", name, path, "--dstsize", size, "--out", out], capsys)
+        assert code == 0, err
+        assert (out / f"3-bgr.{name}.png").read_bytes() == _png(reference(_read(path)))
+    # A size OpenCV refuses for this image: that image fails, named, with OpenCV's rule.
+    code, _, err = _run(["apply", "pyrdown", path, "--dstsize", "30x20", "--out", out], capsys)
+    assert code == 1 and "3-bgr.png" in err and "dstsize" in err

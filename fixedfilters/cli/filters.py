@@ -14,6 +14,7 @@ keyword no other filter has yet). Nothing here imports Keras or TensorFlow.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -164,6 +165,17 @@ OPTIONS: dict[str, Option] = {
     "iterations": Option("times the erosion/dilation is applied", int, "N"),
     "alpha": Option("convertscaleabs: factor before the absolute value", float, "A"),
     "beta": Option("convertscaleabs: added after alpha", float, "B"),
+    "normalize": Option(
+        "box: divide by the window area (the mean); --no-normalize: the sum",
+        switch=True,
+        negatable=True,
+    ),
+    "sigma": Option("Gabor envelope's standard deviation", float, "S"),
+    "theta": Option("Gabor orientation (radians)", float, "RAD"),
+    "lambd": Option("Gabor wavelength (pixels)", float, "L"),
+    "gamma": Option("Gabor aspect ratio", float, "G"),
+    "psi": Option("Gabor phase (radians; default pi/2, an odd kernel)", float, "RAD"),
+    "dstsize": Option("pyramid output size WIDTHxHEIGHT (OpenCV's rules)", parse_size, "WxH"),
 }
 
 
@@ -231,6 +243,22 @@ _MORPH = (
 _MORPH_SPEC: dict[str, Any] = {
     "picture": "round",
     "pairs": frozenset({"ksize"}),
+    "uint8_kwargs": MappingProxyType({"output_dtype": "uint8"}),
+}
+
+
+# Box and blur: local, one pass, the border applied once (tiled); 8-bit images in uint8
+# (cv2.boxFilter(img, -1, ...)'s own integer rounding).
+_BOX_SPEC: dict[str, Any] = {
+    "picture": "round",
+    "pairs": frozenset({"ksize"}),
+    "uint8_kwargs": MappingProxyType({"output_dtype": "uint8"}),
+    "reach": lambda layer: max(np.atleast_1d(layer.ksize)),
+}
+# Pyramids change the shape: whole images (reach None); 8-bit images in uint8 (OpenCV's
+# (sum + 128) >> 8 and (sum + 32) >> 6).
+_PYR_SPEC: dict[str, Any] = {
+    "picture": "round",
     "uint8_kwargs": MappingProxyType({"output_dtype": "uint8"}),
 }
 
@@ -371,6 +399,58 @@ FILTERS: dict[str, FilterSpec] = {
             uint8_kwargs=MappingProxyType({"output_dtype": "uint8"}),
             reach=lambda layer: layer.ksize // 2,  # local, one pass, replicate once
             float_input=False,  # the stored dtype: ksize > 5 takes uint8 (also with --raw)
+        ),
+        FilterSpec(
+            "box",
+            "BoxFilter",
+            "sum or mean over a ksize window (--ksize N or WIDTHxHEIGHT, even sizes too)",
+            (("ksize", "3"), ("normalize", "True"), ("anchor", "None")) + _BORDER,
+            "cv2.boxFilter(img, -1, ksize, anchor=anchor, normalize=normalize, borderType=border)",
+            **_BOX_SPEC,
+        ),
+        FilterSpec(
+            "blur",
+            "Blur",
+            "mean over a ksize window (--ksize N or WIDTHxHEIGHT)",
+            (("ksize", "3"), ("anchor", "None")) + _BORDER,
+            "cv2.blur(img, ksize, anchor=anchor, borderType=border)",
+            **_BOX_SPEC,
+        ),
+        FilterSpec(
+            "gabor",
+            "Gabor",
+            "correlation with cv2.getGaborKernel(ksize, sigma, theta, lambd, gamma, psi)",
+            (
+                ("ksize", REQUIRED),
+                ("sigma", REQUIRED),
+                ("theta", REQUIRED),
+                ("lambd", REQUIRED),
+                ("gamma", REQUIRED),
+                ("psi", str(math.pi / 2)),
+            )
+            + _BORDER,
+            "cv2.filter2D(img, -1, cv2.getGaborKernel(ksize, sigma, theta, lambd, gamma, psi), "
+            "borderType=border)",
+            picture="round",
+            pairs=frozenset({"ksize"}),
+            uint8_kwargs=MappingProxyType({"output_dtype": "uint8"}),
+            reach=taps_reach,
+        ),
+        FilterSpec(
+            "pyrdown",
+            "PyrDown",
+            "5x5 Gaussian blur, then every second row and column: half the size",
+            (("dstsize", "None"), ("border", "reflect_101")),
+            "cv2.pyrDown(img, dstsize=dstsize, borderType=border)",
+            **_PYR_SPEC,
+        ),
+        FilterSpec(
+            "pyrup",
+            "PyrUp",
+            "zeros inserted, then 4x the 5x5 Gaussian blur: twice the size",
+            (("dstsize", "None"), ("border", "reflect_101")),
+            "cv2.pyrUp(img, dstsize=dstsize)",
+            **_PYR_SPEC,
         ),
         FilterSpec(
             "convertscaleabs",

@@ -47,9 +47,11 @@ An option that does not belong to FILTER is an error.
 
 output: DIR/<input stem>.<filter>.png, 8-bit: derivatives as cv2.convertScaleAbs(out) (|x|
 rounded, saturated at 255), blurs rounded and clipped to 0..255, 8-bit layer outputs as they
-are (on 8-bit images gaussian and morphology compute in 8 bits: OpenCV's own bytes; canny and
-convertscaleabs are 8-bit); channels kept in the order read (BGR, BGRA). canny takes 8-bit gray
-or BGR images (BGRA: the alpha channel is dropped, as cv2.IMREAD_COLOR reads it). With --raw:
+are (on 8-bit images gaussian, median, box, blur, gabor, the pyramids and the morphology
+filters compute in 8 bits: OpenCV's own bytes, e.g. cv2.filter2D(img, -1, gabor kernel), whose
+negative responses are 0; canny and convertscaleabs are 8-bit); channels kept in the order
+read (BGR, BGRA). canny takes 8-bit gray or BGR images (BGRA: the alpha channel is dropped, as
+cv2.IMREAD_COLOR reads it). With --raw:
 DIR/<input stem>.<filter>.npy, the layer output (float32; uint8 for canny and
 convertscaleabs), height x width x channels. Files found with --recursive keep their
 subfolder under DIR. Every file is written atomically; an existing output is replaced only with
@@ -66,6 +68,9 @@ examples:
   fixedfilters apply filter2d img.png --kernel sharpen.csv --border replicate --out out/
   fixedfilters apply canny photos/ --threshold1 50 --threshold2 150 --out edges/
   fixedfilters apply morphology scan.png --op open --ksize 5 --shape ellipse --out clean/
+  fixedfilters apply gabor img.png --ksize 21 --sigma 4 --theta 0.785 --lambd 10 \\
+      --gamma 0.5 --out g/
+  fixedfilters apply pyrdown photos/ --out half/
 """
 
 
