@@ -227,7 +227,19 @@ def test_corrupt_and_missing_inputs_named_others_written(photos, tmp_path, capsy
         (["sobel", "--dx", "1.5"], "invalid int value"),
         (["sobel", "--scale", "nan"], "scale"),
         (["sobel", "--frobnicate"], "unrecognized arguments"),
-        (["canny"], "invalid choice"),
+        (["no_such_filter"], "invalid choice"),
+        (["canny", "--threshold1", "50"], "needs --threshold2"),
+        (["canny", "--threshold1", "1", "--threshold2", "2", "--aperture-size", "4"], "aperture"),
+        (["canny", "--threshold1", "1", "--threshold2", "2", "--border", "wrap"], "--border"),
+        (["erode", "--op", "open"], "--op does not apply to erode"),
+        (["morphology", "--op", "hitmiss"], "op"),
+        (["dilate", "--shape", "star"], "shape"),
+        (["convertscaleabs", "--alpha", "inf"], "alpha"),
+        (["blur", "--no-normalize"], "--normalize does not apply to blur"),
+        (["gabor", "--ksize", "5", "--sigma", "1", "--theta", "0", "--lambd", "4"], "--gamma"),
+        (["pyrup", "--border", "reflect"], "border"),
+        (["pyrdown", "--dstsize", "7"], "WIDTHxHEIGHT"),
+        (["median", "--border", "reflect"], "replicate"),
     ],
 )
 def test_invalid_option_is_usage_error_and_writes_nothing(
@@ -511,19 +523,84 @@ def test_help_on_every_subcommand(capsys):
     assert code == 2 and "fixedfilters demo" in err
 
 
+# Arguments every layer takes from the base classes: not filter options (the command reads
+# images channels last and picks output_dtype itself).
+_COMMON_ARGUMENTS = {"data_format", "output_dtype"}
+_SAMPLE_VALUES = {  # for the required arguments
+    "threshold1": 50.0,
+    "threshold2": 150.0,
+    "kernel": [[0.0, 1.0, 0.0]],
+    "ksize": 5,
+    "sigma": 1.0,
+    "theta": 0.0,
+    "lambd": 4.0,
+    "gamma": 0.5,
+}
+
+
+def _layer_parameters(layer: type) -> dict[str, inspect.Parameter]:
+    """A layer's arguments: its own ``__init__``'s and, while that forwards ``**kwargs``, its
+    parents' up to the library's base classes (FixedFilter, FixedLayer), keeping those its
+    ``get_config`` saves: a parent's argument that the layer fixes itself (Erode's ``op``,
+    Scharr's ``ksize``) or ignores (GaussianBlur's ``scale``) is not in its config."""
+    from fixedfilters.layers.base import FixedFilter, FixedLayer
+
+    parameters: dict[str, inspect.Parameter] = {}
+    for klass in layer.__mro__:
+        if klass in (FixedFilter, FixedLayer):
+            break
+        if "__init__" not in vars(klass):
+            continue
+        forwards = False
+        for name, parameter in inspect.signature(klass.__init__).parameters.items():
+            if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                forwards = True
+            elif name != "self" and parameter.kind is not inspect.Parameter.VAR_POSITIONAL:
+                parameters.setdefault(name, parameter)  # the subclass's default wins
+        if not forwards:
+            break
+    required = {k: _SAMPLE_VALUES[k] for k, p in parameters.items() if p.default is p.empty}
+    saved = set(layer(**required).get_config())
+    return {k: p for k, p in parameters.items() if k in saved and k not in _COMMON_ARGUMENTS}
+
+
 def test_list_shows_every_filter_with_the_layer_defaults(capsys):
     code, out, _ = _run(["list"], capsys)
     assert code == 0
     for spec in FILTERS.values():
         assert spec.name in out and spec.opencv.split("(")[0] in out
-        signature = inspect.signature(getattr(ff, spec.layer))
+        parameters = _layer_parameters(getattr(ff, spec.layer))
         for key, default in spec.params:
-            if key in ("kernel", "anchor"):
-                continue
-            assert str(signature.parameters[key].default) == default, (spec.name, key)
-        documented = {k for k, _ in spec.params}
-        accepted = set(signature.parameters) - {"kwargs"}
-        assert documented == accepted, spec.name
+            assert flag_shown(key) in out, (spec.name, key)
+            if (key, default) == ("anchor", "centre"):  # filter2d: None, i.e. the centre
+                assert parameters[key].default is None
+            elif default == cli.filters.REQUIRED:
+                assert parameters[key].default is inspect.Parameter.empty, (spec.name, key)
+            else:
+                assert str(parameters[key].default) == default, (spec.name, key)
+        assert {k for k, _ in spec.params} == set(parameters), spec.name
+
+
+def flag_shown(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def test_layer_parameters_follow_forwarded_kwargs():
+    # Erode(ksize=None, **kwargs) forwards to MorphologyEx: its options are MorphologyEx's but
+    # op, which Erode fixes (a given op is dropped).
+    erode = _layer_parameters(ff.Erode)
+    expected = {"ksize", "shape", "kernel", "anchor", "iterations", "border", "border_value"}
+    assert set(erode) == expected and ff.Erode(op="dilate").op == "erode"
+    assert erode["border"].default == "constant" and erode["border_value"].default is None
+    assert set(_layer_parameters(ff.Dilate)) == expected
+    assert "op" in _layer_parameters(ff.MorphologyEx)
+    assert {"scale", "delta"} <= set(_layer_parameters(ff.Sobel))
+    assert "ksize" not in _layer_parameters(ff.Scharr)
+    assert "data_format" not in _layer_parameters(ff.Canny)
+    # Blur fixes BoxFilter's normalize; Gabor drops Filter2D's kernel, anchor and delta.
+    assert "normalize" in _layer_parameters(ff.BoxFilter)
+    assert "normalize" not in _layer_parameters(ff.Blur)
+    assert {"kernel", "anchor", "delta"}.isdisjoint(_layer_parameters(ff.Gabor))
 
 
 # --------------------------------------------------------------------------------------------
@@ -543,6 +620,10 @@ def test_demo_in_process(tmp_path, capsys):
         assert reference in line
         diff, largest = (float(v) for v in line.split()[-2:])
         assert diff <= 1e-5 * 16 * max(1.0, largest)
+    # Canny on the 8-bit gray images: not one pixel differs from cv2.Canny.
+    line = next(line for line in stdout.splitlines() if line.startswith("Canny layer"))
+    assert demo.CANNY[2] in line and line.split(": ")[-1].startswith("0 of ")
+    assert int(line.split(": ")[-1].split()[2]) > 512 * 512 * 3  # every image's pixels
 
 
 def test_demo_images_without_bundled_folder_or_skimage(monkeypatch):

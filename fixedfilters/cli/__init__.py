@@ -6,10 +6,11 @@
     panel PNG per image, and the largest difference from OpenCV for each filter.
 
 ``fixedfilters apply FILTER INPUT... --out DIR [options]``
-    One filter layer on image files and folders. Images are read as stored
-    (``cv2.IMREAD_UNCHANGED``), consecutive same-shape images are batched through the layer, and
-    each result is written as ``DIR/<stem>.<filter>.png`` (8-bit) or, with ``--raw``, as
-    ``DIR/<stem>.<filter>.npy`` (the layer output, ``height x width x channels``).
+    One filter layer (every one: ``fixedfilters list``) on image files and folders. Images are
+    read as stored (``cv2.IMREAD_UNCHANGED``), local filters go in fixed-size tiles and others
+    as whole images (consecutive same-shape ones batched), and each result is written as
+    ``DIR/<stem>.<filter>.png`` (8-bit; OpenCV's own bytes for 8-bit images) or, with ``--raw``,
+    as ``DIR/<stem>.<filter>.npy`` (the layer output, ``height x width x channels``).
 
 ``fixedfilters list``
     The filters, their options with defaults, and their OpenCV equivalents.
@@ -20,6 +21,7 @@ Every output is written atomically (a temporary file in the destination folder, 
 existing output is only replaced with ``--overwrite``, and an input file is never overwritten.
 
 The package, one concern a module: :mod:`~fixedfilters.cli.filters` (the filter table),
+:mod:`~fixedfilters.cli.options` (each layer keyword's command-line form),
 :mod:`~fixedfilters.cli.parser` (argparse and ``list``), :mod:`~fixedfilters.cli.io` (reading,
 8-bit pictures, atomic writes, progress), :mod:`~fixedfilters.cli.runner` (``apply``),
 :mod:`~fixedfilters.cli.demo`, :mod:`~fixedfilters.cli.quiet` (Keras without start-up noise).

@@ -1,6 +1,6 @@
 """``fixedfilters demo``: edge detection through the Keras layers on the bundled charts and a few
 ``skimage.data`` photographs, one labelled panel PNG per image, and the largest difference from
-OpenCV for each filter."""
+OpenCV for each filter (for Canny: the number of pixels that differ from ``cv2.Canny``)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from fixedfilters.cli._common import EXIT_OK, PROG, UsageError
 from fixedfilters.cli.io import Progress, to_uint8, write_png
 
 __all__ = [
+    "CANNY",
     "DEMO_FILTERS",
     "SKIMAGE_PHOTOS",
     "build_demo_model",
@@ -33,6 +34,9 @@ DEMO_FILTERS = (
     ("magnitude", "gradient magnitude", "cv2.magnitude(sobel_x, sobel_y)"),
     ("laplacian", "|Laplacian|", "cv2.Laplacian(blur, cv2.CV_32F, ksize=1)"),
 )
+
+#: The Canny tile: (thresholds, panel label, OpenCV reference as shown in the report).
+CANNY = ((50.0, 150.0), "Canny(50, 150)", "cv2.Canny(gray_uint8, 50, 150)")
 
 SKIMAGE_PHOTOS = ("camera", "astronaut", "coins")
 
@@ -86,8 +90,8 @@ def demo_images() -> tuple[list[tuple[str, np.ndarray]], str]:
     return images, origin + f" and {added} skimage.data photograph(s)"
 
 
-def _to_gray_float(image: np.ndarray) -> np.ndarray:
-    """A 2-D float32 gray plane of a gray/BGR/BGRA uint8 image (alpha over white)."""
+def _to_gray(image: np.ndarray) -> np.ndarray:
+    """The 2-D uint8 gray plane of a gray/BGR/BGRA uint8 image (alpha over white)."""
     import cv2
 
     if image.ndim == 3 and image.shape[2] == 4:
@@ -96,7 +100,12 @@ def _to_gray_float(image: np.ndarray) -> np.ndarray:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     if image.ndim == 3:
         image = image[:, :, 0]
-    return image.astype(np.float32)
+    return np.ascontiguousarray(image, dtype=np.uint8)
+
+
+def _to_gray_float(image: np.ndarray) -> np.ndarray:
+    """A 2-D float32 gray plane of a gray/BGR/BGRA uint8 image (alpha over white)."""
+    return _to_gray(image).astype(np.float32)
 
 
 def _over_white(bgra: np.ndarray) -> np.ndarray:
@@ -171,12 +180,34 @@ def _tile(picture: np.ndarray, label: str, header: int = 24) -> np.ndarray:
     return np.vstack([strip, picture])
 
 
-def make_panel(
-    name: str, image: np.ndarray, outputs: dict[str, np.ndarray], note: str = ""
-) -> np.ndarray:
-    """A 2 x 3 labelled grid: original, blur, magnitude / Sobel x, Sobel y, Laplacian.
+def _text_tile(lines: list[str], height: int, width: int) -> np.ndarray:
+    """A white tile of ``height x width`` (header included) with ``lines`` of text."""
+    import cv2
 
-    ``note`` is appended to the footer line (the demo puts the difference from OpenCV there).
+    tile = np.full((height, width, 3), 255, np.uint8)
+    scale = 0.5
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    longest = max(lines, key=len)
+    while scale > 0.3 and cv2.getTextSize(longest, font, scale, 1)[0][0] > width - 8:
+        scale -= 0.05
+    step = int(32 * scale) + 4
+    for i, line in enumerate(lines):
+        cv2.putText(tile, line, (4, 16 + i * step), font, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return tile
+
+
+def make_panel(
+    name: str,
+    image: np.ndarray,
+    outputs: dict[str, np.ndarray],
+    note: str = "",
+    report: list[str] | None = None,
+) -> np.ndarray:
+    """A 2 x 4 labelled grid: original, blur, magnitude, Canny / Sobel x, Sobel y, Laplacian and
+    a text tile with ``report`` (the demo lists each filter's difference from OpenCV there).
+
+    ``outputs`` holds the float outputs of :data:`DEMO_FILTERS` and ``"canny"`` (uint8 0/255).
+    ``note`` is appended to the footer line.
     """
     import cv2
 
@@ -189,17 +220,26 @@ def make_panel(
     labels = {key: label for key, label, _ in DEMO_FILTERS}
     tiles = {key: _tile(_display(outputs[key], key != "gaussian"), labels[key]) for key in labels}
     tiles["original"] = _tile(original, f"original: {name}")
-    gap = np.full((tiles["original"].shape[0], 6, 3), 255, np.uint8)
+    tiles["canny"] = _tile(outputs["canny"], CANNY[1])
+    height, width = tiles["original"].shape[:2]
+    tiles["report"] = _text_tile(report or [], height, width)
+    gap = np.full((height, 6, 3), 255, np.uint8)
     rows = [
-        np.hstack([tiles["original"], gap, tiles["gaussian"], gap, tiles["magnitude"]]),
-        np.hstack([tiles["sobel_x"], gap, tiles["sobel_y"], gap, tiles["laplacian"]]),
+        np.hstack(
+            [tiles["original"], gap, tiles["gaussian"], gap, tiles["magnitude"], gap]
+            + [tiles["canny"]]
+        ),
+        np.hstack(
+            [tiles["sobel_x"], gap, tiles["sobel_y"], gap, tiles["laplacian"], gap]
+            + [tiles["report"]]
+        ),
     ]
     panel = np.vstack([rows[0], np.full((6, rows[0].shape[1], 3), 255, np.uint8), rows[1]])
     footer = np.full((22, panel.shape[1], 3), 255, np.uint8)
     cv2.putText(
         footer,
         "fixedfilters Keras layers on the grayscale image; |derivatives| scaled so that the "
-        f"99.5th percentile is white{note}",
+        f"99.5th percentile is white; Canny on the 8-bit gray image{note}",
         (4, 15),
         cv2.FONT_HERSHEY_SIMPLEX,
         0.4,
@@ -212,6 +252,8 @@ def make_panel(
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the demo (``args.out``, ``args.quiet``); print the report on stdout."""
+    import cv2
+
     started = time.perf_counter()
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -219,27 +261,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from fixedfilters.cli.quiet import import_keras
 
     ops = import_keras().ops
+    import fixedfilters as ff
+
     images, origin = demo_images()
     model = build_demo_model()
+    (low, high), _, _ = CANNY
+    canny = ff.Canny(low, high, name="canny")
+    canny_differ = 0
+    canny_pixels = 0
     worst = {key: 0.0 for key, _, _ in DEMO_FILTERS}
     largest = {key: 0.0 for key, _, _ in DEMO_FILTERS}
     written: list[Path] = []
     progress = Progress(len(images), quiet=args.quiet, desc=f"{PROG} demo")
     try:
         for name, image in images:
-            gray = _to_gray_float(image)
+            gray8 = _to_gray(image)
+            gray = gray8.astype(np.float32)
             result = model(gray[None, :, :, None])
             outputs = {
                 k: np.asarray(ops.convert_to_numpy(v))[0, :, :, 0] for k, v in result.items()
             }
+            outputs["canny"] = np.asarray(ops.convert_to_numpy(canny(gray8[None, :, :, None])))[
+                0, :, :, 0
+            ]
             reference = opencv_edges(gray)
             diffs = {k: float(np.max(np.abs(outputs[k] - reference[k]))) for k in worst}
             for key, diff in diffs.items():
                 worst[key] = max(worst[key], diff)
                 largest[key] = max(largest[key], float(np.max(np.abs(reference[key]))))
-            note = f"; max |layer - OpenCV| = {max(diffs.values()):.2g}"
+            differ = int(np.count_nonzero(outputs["canny"] != cv2.Canny(gray8, low, high)))
+            canny_differ += differ
+            canny_pixels += gray8.size
+            lines = ["|layer - OpenCV|, max:"]
+            lines += [f"  {key}: {diff:.2g}" for key, diff in diffs.items()]
+            lines += [f"  canny: {differ} of {gray8.size} pixels differ"]
             dest = out_dir / f"{name}.png"
-            write_png(dest, make_panel(name, image, outputs, note), overwrite=True)
+            write_png(dest, make_panel(name, image, outputs, report=lines), overwrite=True)
             written.append(dest)
             progress.advance()
     finally:
@@ -254,5 +311,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  {'filter':<10} {'OpenCV reference':<44} {'max |diff|':>10} {'max |out|':>10}")
     for key, _, reference_call in DEMO_FILTERS:
         print(f"  {key:<10} {reference_call:<44} {worst[key]:>10.3g} {largest[key]:>10.4g}")
+    print(
+        f"Canny layer {CANNY[1]} vs {CANNY[2]} (uint8, 0/255): "
+        f"{canny_differ} of {canny_pixels} pixels differ"
+    )
     print(f"filtered, compared and written in {time.perf_counter() - started:.1f} s")
     return EXIT_OK

@@ -2,28 +2,42 @@
 
 Each :class:`FilterSpec` names its layer (a name in ``fixedfilters``, imported only when the
 filter runs), its options as the layer's keyword arguments with the layer's defaults (shown by
-``fixedfilters list``; a test checks them against the layer's signature), the OpenCV call it
-matches, and how its output becomes an 8-bit PNG. Every keyword's command-line form lives once in
-:data:`OPTIONS` (flag ``--sigma-x`` for the keyword ``sigma_x``), so the parser, ``list``, the
-``apply --help`` text and the checks of which option belongs to which filter all come from here.
+``fixedfilters list``; a test checks them against the layer's signature, following ``**kwargs``
+forwarded to parent classes), the OpenCV call it matches, and how its output becomes an 8-bit
+PNG. Every keyword's command-line form lives once in :mod:`fixedfilters.cli.options` (flag
+``--sigma-x`` for the keyword ``sigma_x``), so the parser, ``list``, the ``apply --help`` text
+and the checks of which option belongs to which filter all come from there.
 
-Adding a filter is one :class:`FilterSpec` in :data:`FILTERS` (plus an :class:`Option` for any
-keyword no other filter has yet). Nothing here imports Keras or TensorFlow.
+Adding a filter is one :class:`FilterSpec` in :data:`FILTERS` (plus an ``Option`` for any
+keyword no other filter has yet). For 8-bit PNGs equal to OpenCV's bytes, give
+``uint8_kwargs={"output_dtype": "uint8"}`` where the layer's ``_output_dtypes`` allows it.
+Set ``reach`` only for a local, single-pass, shape-keeping filter whose output pixel depends
+only on inputs within that reach, with its border applied once (separable filters, Filter2D,
+box, median, Gabor); never for iterated or compound morphology, Canny (hysteresis) or pyramids:
+those run whole images. Nothing here imports Keras or TensorFlow.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from fixedfilters.cli._common import UsageError
+from fixedfilters.cli._common import InputError, UsageError
+from fixedfilters.cli.options import (
+    BORDER_NAMES,
+    OPTIONS,
+    REQUIRED,
+    Option,
+    flag,
+    load_kernel,
+    parse_ksize,
+)
 
 __all__ = [
     "BORDER_NAMES",
@@ -37,108 +51,6 @@ __all__ = [
     "load_kernel",
     "make_layer",
 ]
-
-#: Border names (the first is the default); the layers also accept OpenCV-style aliases.
-BORDER_NAMES = ("reflect_101", "reflect", "replicate", "constant", "wrap")
-
-#: The default text of an option the filter cannot run without.
-REQUIRED = "(required)"
-
-
-# --------------------------------------------------------------------------------------------
-# Option values from text
-# --------------------------------------------------------------------------------------------
-def parse_ksize(text: str) -> int | tuple[int, int]:
-    """``"5"`` -> 5; ``"7x5"`` or ``"7,5"`` -> ``(7, 5)`` (OpenCV order: width, height)."""
-    parts = text.lower().replace(",", "x").split("x")
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer or WIDTHxHEIGHT, got {text!r}"
-        ) from None
-    if len(values) == 1:
-        return values[0]
-    if len(values) == 2:
-        return values[0], values[1]
-    raise argparse.ArgumentTypeError(f"expected an integer or WIDTHxHEIGHT, got {text!r}")
-
-
-def parse_anchor(text: str) -> tuple[int, int]:
-    """``"X,Y"`` -> ``(x, y)``, the anchor inside the kernel (``-1,-1``: the centre)."""
-    parts = text.replace(" ", "").split(",")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        return int(parts[0]), int(parts[1])
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected X,Y (two integers), got {text!r}") from None
-
-
-def load_kernel(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read a 2-D kernel from ``.npy`` or from text (CSV: commas, or whitespace, one row a line).
-
-    Raises:
-        UsageError: the file is missing, unreadable, or not a 2-D array of numbers.
-    """
-    path = Path(path)
-    try:
-        if path.suffix.lower() == ".npy":
-            kernel = np.load(path, allow_pickle=False)
-        else:
-            text = path.read_text(encoding="utf-8-sig")
-            rows = [line for line in text.splitlines() if line.strip() and line[0] != "#"]
-            delimiter = "," if any("," in line for line in rows) else None
-            kernel = np.loadtxt(rows, delimiter=delimiter, ndmin=2, dtype=np.float64)
-    except FileNotFoundError:
-        raise UsageError(f"--kernel {path}: no such file") from None
-    except (OSError, ValueError, UnicodeDecodeError) as err:
-        raise UsageError(f"--kernel {path}: not a 2-D array of numbers ({err})") from None
-    if kernel.ndim == 1:
-        kernel = kernel[None, :]
-    return kernel
-
-
-# --------------------------------------------------------------------------------------------
-# The table
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Option:
-    """How one layer keyword is given on the command line (flag: ``--`` + key, ``_`` -> ``-``).
-
-    ``type`` parses the text (argparse ``type``; ``None``: the text itself); ``switch=True`` makes
-    a flag without a value that passes ``True``; ``load`` turns the parsed value into the layer's
-    argument when the filter runs (e.g. a kernel file into an array; it raises UsageError).
-    """
-
-    help: str
-    type: Callable[[str], Any] | None = None
-    metavar: str | None = None
-    switch: bool = False
-    load: Callable[[Any], Any] | None = None
-
-
-#: Every layer keyword any filter takes, in the order ``apply --help`` lists them.
-OPTIONS: dict[str, Option] = {
-    "dx": Option("order of the x derivative", int, "N"),
-    "dy": Option("order of the y derivative", int, "N"),
-    "ksize": Option(
-        "kernel size: N, or WIDTHxHEIGHT where the layer takes a pair", parse_ksize, "N"
-    ),
-    "sigma_x": Option("Gaussian sigma in x (0: from ksize)", float, "S"),
-    "sigma_y": Option("Gaussian sigma in y (0: sigma_x)", float, "S"),
-    "scale": Option("factor applied to the result", float, "F"),
-    "delta": Option("added to the result after scale", float, "D"),
-    "kernel": Option("filter2d kernel, .npy or CSV", None, "FILE", load=load_kernel),
-    "anchor": Option("filter2d anchor inside the kernel (default: centre)", parse_anchor, "X,Y"),
-    "border": Option(f"one of {', '.join(BORDER_NAMES)} (default reflect_101)", None, "NAME"),
-    "border_value": Option("fill value of --border constant", float, "V"),
-}
-
-
-def flag(key: str) -> str:
-    """The command-line flag of a layer keyword: ``sigma_x`` -> ``--sigma-x``."""
-    return "--" + key.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -156,6 +68,8 @@ class FilterSpec:
     (:mod:`fixedfilters.cli.tiles`); ``None`` (non-local: Canny's hysteresis; shape-changing:
     pyramids) runs each image whole, with unknown height and width. ``float_input=False``: the
     layer gets images in their stored dtype (e.g. Canny takes uint8), not as float32.
+    ``prepare``: turns each image as read (``height x width x channels``) into the layer's input
+    or raises :class:`~fixedfilters.cli._common.InputError` (that input fails, named on stderr).
     """
 
     name: str
@@ -168,6 +82,7 @@ class FilterSpec:
     uint8_kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     reach: Callable[[Any], int] | None = None
     float_input: bool = True
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None
 
     @property
     def derivative(self) -> bool:
@@ -180,6 +95,58 @@ class FilterSpec:
 
 
 _BORDER = (("border", "reflect_101"), ("border_value", "0.0"))
+
+
+# Morphology: OpenCV's default border (constant, a value that never wins the min/max), not
+# _BORDER's. The morphology of an 8-bit image in uint8 is cv2's own result (exact min/max);
+# iterated and compound ops re-apply the border at each stage, so no reach (whole images).
+_MORPH = (
+    ("ksize", "None"),
+    ("shape", "None"),
+    ("kernel", "None"),
+    ("anchor", "None"),
+    ("iterations", "1"),
+    ("border", "constant"),
+    ("border_value", "None"),
+)
+_MORPH_SPEC: dict[str, Any] = {
+    "picture": "round",
+    "pairs": frozenset({"ksize"}),
+    "uint8_kwargs": MappingProxyType({"output_dtype": "uint8"}),
+}
+
+
+# Box and blur: local, one pass, the border applied once (tiled); 8-bit images in uint8
+# (cv2.boxFilter(img, -1, ...)'s own integer rounding).
+_BOX_SPEC: dict[str, Any] = {
+    "picture": "round",
+    "pairs": frozenset({"ksize"}),
+    "uint8_kwargs": MappingProxyType({"output_dtype": "uint8"}),
+    "reach": lambda layer: max(np.atleast_1d(layer.ksize)),
+}
+# Pyramids change the shape: whole images (reach None); 8-bit images in uint8 (OpenCV's
+# (sum + 128) >> 8 and (sum + 32) >> 6).
+_PYR_SPEC: dict[str, Any] = {
+    "picture": "round",
+    "uint8_kwargs": MappingProxyType({"output_dtype": "uint8"}),
+}
+
+
+def canny_input(image: np.ndarray) -> np.ndarray:
+    """An image as cv2.Canny takes it: 8-bit, gray or BGR. BGRA loses its alpha (as
+    ``cv2.imread(path, cv2.IMREAD_COLOR)`` would read it); other depths are an InputError."""
+    if image.dtype != np.uint8:
+        raise InputError(
+            f"canny takes 8-bit images, as cv2.Canny does; this one is {image.dtype} "
+            "(convert it to 8 bits first)"
+        )
+    if image.shape[-1] == 4:
+        return image[:, :, :3]  # BGRA -> BGR, the colour channels as cv2.IMREAD_COLOR
+    if image.shape[-1] not in (1, 3):
+        raise InputError(
+            f"canny takes gray or BGR(A) images; this one has {image.shape[-1]} channels"
+        )
+    return image
 
 
 def taps_reach(layer: Any) -> int:
@@ -245,6 +212,123 @@ FILTERS: dict[str, FilterSpec] = {
             (("kernel", REQUIRED), ("anchor", "centre"), ("delta", "0.0")) + _BORDER,
             "cv2.filter2D(img, cv2.CV_32F, kernel, anchor=anchor, delta=delta, borderType=border)",
             reach=taps_reach,
+        ),
+        FilterSpec(
+            "canny",
+            "Canny",
+            "Canny edges (0/255) of an 8-bit gray or BGR image (BGRA: alpha dropped)",
+            (
+                ("threshold1", REQUIRED),
+                ("threshold2", REQUIRED),
+                ("aperture_size", "3"),
+                ("l2_gradient", "False"),
+            ),
+            "cv2.Canny(img, threshold1, threshold2, apertureSize=aperture_size, "
+            "L2gradient=l2_gradient)",
+            picture="round",
+            float_input=False,  # uint8 in, as cv2.Canny; non-local (hysteresis): no reach
+            prepare=canny_input,
+        ),
+        FilterSpec(
+            "erode",
+            "Erode",
+            "erosion (minimum over the element; --ksize None: 3x3, --shape None: rect)",
+            _MORPH,
+            "cv2.erode(img, element, anchor=anchor, iterations=iterations, borderType=border, "
+            "borderValue=border_value); element = cv2.getStructuringElement(shape, ksize) or "
+            "kernel",
+            **_MORPH_SPEC,
+        ),
+        FilterSpec(
+            "dilate",
+            "Dilate",
+            "dilation (maximum over the element; --ksize None: 3x3, --shape None: rect)",
+            _MORPH,
+            "cv2.dilate(img, element, anchor=anchor, iterations=iterations, borderType=border, "
+            "borderValue=border_value); element as erode",
+            **_MORPH_SPEC,
+        ),
+        FilterSpec(
+            "morphology",
+            "MorphologyEx",
+            "morphology --op erode, dilate, open, close, gradient, tophat or blackhat",
+            (("op", "erode"),) + _MORPH,
+            "cv2.morphologyEx(img, op, element, anchor=anchor, iterations=iterations, "
+            "borderType=border, borderValue=border_value); element as erode",
+            **_MORPH_SPEC,
+        ),
+        FilterSpec(
+            "median",
+            "MedianBlur",
+            "median of each ksize x ksize window (ksize > 5: 8-bit images only, as OpenCV)",
+            (("ksize", "3"), ("border", "replicate"), ("border_value", "0.0")),
+            "cv2.medianBlur(img, ksize) (border replicate, the only one it has)",
+            picture="round",
+            # 8-bit images: computed in uint8, cv2.medianBlur's own bytes (a median is exact)
+            uint8_kwargs=MappingProxyType({"output_dtype": "uint8"}),
+            reach=lambda layer: layer.ksize // 2,  # local, one pass, replicate once
+            float_input=False,  # the stored dtype: ksize > 5 takes uint8 (also with --raw)
+        ),
+        FilterSpec(
+            "box",
+            "BoxFilter",
+            "sum or mean over a ksize window (--ksize N or WIDTHxHEIGHT, even sizes too)",
+            (("ksize", "3"), ("normalize", "True"), ("anchor", "None")) + _BORDER,
+            "cv2.boxFilter(img, -1, ksize, anchor=anchor, normalize=normalize, borderType=border)",
+            **_BOX_SPEC,
+        ),
+        FilterSpec(
+            "blur",
+            "Blur",
+            "mean over a ksize window (--ksize N or WIDTHxHEIGHT)",
+            (("ksize", "3"), ("anchor", "None")) + _BORDER,
+            "cv2.blur(img, ksize, anchor=anchor, borderType=border)",
+            **_BOX_SPEC,
+        ),
+        FilterSpec(
+            "gabor",
+            "Gabor",
+            "correlation with cv2.getGaborKernel(ksize, sigma, theta, lambd, gamma, psi)",
+            (
+                ("ksize", REQUIRED),
+                ("sigma", REQUIRED),
+                ("theta", REQUIRED),
+                ("lambd", REQUIRED),
+                ("gamma", REQUIRED),
+                ("psi", str(math.pi / 2)),
+            )
+            + _BORDER,
+            "cv2.filter2D(img, -1, cv2.getGaborKernel(ksize, sigma, theta, lambd, gamma, psi), "
+            "borderType=border)",
+            picture="round",
+            pairs=frozenset({"ksize"}),
+            uint8_kwargs=MappingProxyType({"output_dtype": "uint8"}),
+            reach=taps_reach,
+        ),
+        FilterSpec(
+            "pyrdown",
+            "PyrDown",
+            "5x5 Gaussian blur, then every second row and column: half the size",
+            (("dstsize", "None"), ("border", "reflect_101")),
+            "cv2.pyrDown(img, dstsize=dstsize, borderType=border)",
+            **_PYR_SPEC,
+        ),
+        FilterSpec(
+            "pyrup",
+            "PyrUp",
+            "zeros inserted, then 4x the 5x5 Gaussian blur: twice the size",
+            (("dstsize", "None"), ("border", "reflect_101")),
+            "cv2.pyrUp(img, dstsize=dstsize)",
+            **_PYR_SPEC,
+        ),
+        FilterSpec(
+            "convertscaleabs",
+            "ConvertScaleAbs",
+            "|alpha * x + beta| rounded and saturated to 8 bits (pointwise)",
+            (("alpha", "1.0"), ("beta", "0.0")),
+            "cv2.convertScaleAbs(img, alpha=alpha, beta=beta)",
+            picture="round",
+            float_input=False,  # the stored dtype, as cv2.convertScaleAbs takes it
         ),
     )
 }

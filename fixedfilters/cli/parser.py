@@ -19,21 +19,23 @@ _COMMON = "--gray --raw --batch-size N --recursive --overwrite --quiet"
 
 
 def _shown(key: str, default: str) -> str:
-    """A default as ``--help`` shows it: ``FILE (required)`` for a required option."""
-    return f"{OPTIONS[key].metavar or 'VALUE'} {REQUIRED}" if default == REQUIRED else default
+    """An option as ``--help`` and ``list`` show it: ``--kernel FILE (required)`` for a required
+    one, ``[--l2-gradient]`` for a switch, else the flag and its default."""
+    if OPTIONS[key].switch:
+        if OPTIONS[key].negatable and default == "True":
+            return f"[{flag(key)} | --no-{flag(key)[2:]}] (default: {flag(key)})"
+        return f"[{flag(key)}]"
+    if default == REQUIRED:
+        return f"{flag(key)} {OPTIONS[key].metavar or 'VALUE'} {REQUIRED}"
+    return f"{flag(key)} {default}"
 
 
 def _options_by_filter() -> str:
     width = max(len(name) for name in FILTERS) + 2
     lines = []
     for spec in FILTERS.values():
-        opts = " ".join(
-            f"{flag(key)} {_shown(key, default)}"
-            for key, default in spec.params
-            if not key.startswith("border")
-        )
+        opts = " ".join(_shown(key, default) for key, default in spec.params)
         lines.append(f"  {spec.name:<{width}} {opts}".rstrip())
-    lines.append(f"  {'all':<{width}} --border reflect_101 --border-value 0")
     return "\n".join(lines)
 
 
@@ -45,8 +47,13 @@ An option that does not belong to FILTER is an error.
 
 output: DIR/<input stem>.<filter>.png, 8-bit: derivatives as cv2.convertScaleAbs(out) (|x|
 rounded, saturated at 255), blurs rounded and clipped to 0..255, 8-bit layer outputs as they
-are; channels kept in the order read (BGR, BGRA). With --raw: DIR/<input stem>.<filter>.npy, the
-layer output (float32), height x width x channels. Files found with --recursive keep their
+are (on 8-bit images gaussian, median, box, blur, gabor, the pyramids and the morphology
+filters compute in 8 bits: OpenCV's own bytes, e.g. cv2.filter2D(img, -1, gabor kernel), whose
+negative responses are 0; canny and convertscaleabs are 8-bit); channels kept in the order
+read (BGR, BGRA). canny takes 8-bit gray or BGR images (BGRA: the alpha channel is dropped, as
+cv2.IMREAD_COLOR reads it). With --raw:
+DIR/<input stem>.<filter>.npy, the layer output (float32; uint8 for canny and
+convertscaleabs), height x width x channels. Files found with --recursive keep their
 subfolder under DIR. Every file is written atomically; an existing output is replaced only with
 --overwrite, an input file never; two inputs with the same stem: the second fails, nothing is
 clobbered.
@@ -59,6 +66,11 @@ examples:
   fixedfilters apply gaussian photos/ --recursive --ksize 7x5 --sigma-x 1.5 --out blurred/
   fixedfilters apply magnitude a.png b.png --gray --raw --out arrays/
   fixedfilters apply filter2d img.png --kernel sharpen.csv --border replicate --out out/
+  fixedfilters apply canny photos/ --threshold1 50 --threshold2 150 --out edges/
+  fixedfilters apply morphology scan.png --op open --ksize 5 --shape ellipse --out clean/
+  fixedfilters apply gabor img.png --ksize 21 --sigma 4 --theta 0.785 --lambd 10 \\
+      --gamma 0.5 --out g/
+  fixedfilters apply pyrdown photos/ --out half/
 """
 
 
@@ -66,8 +78,10 @@ _DEMO_EPILOG = """\
 The images: the bundled test charts (images/ in a clone; rendered in memory otherwise) and, when
 scikit-image is installed, its photographs camera, astronaut and coins. Each image is converted
 to grayscale and run through one Keras model: GaussianBlur(3), then Sobel(1, 0), Sobel(0, 1),
-SobelMagnitude(3) and Laplacian(1) on the blurred image. Panels show |derivative|, scaled so
-that its 99.5th percentile is white. Existing panels in DIR are replaced.
+SobelMagnitude(3) and Laplacian(1) on the blurred image; Canny(50, 150) runs on the 8-bit gray
+image. Panels show |derivative|, scaled so that its 99.5th percentile is white, the Canny edges,
+and each filter's difference from OpenCV (for Canny: pixels that differ from cv2.Canny).
+Existing panels in DIR are replaced.
 """
 
 
@@ -128,7 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--out", "-o", metavar="DIR", required=True, help="output folder")
     layer_opts = apply.add_argument_group("filter options (the layers' argument names)")
     for key, option in OPTIONS.items():
-        if option.switch:
+        if option.switch and option.negatable:
+            layer_opts.add_argument(
+                flag(key), dest=key, action=argparse.BooleanOptionalAction, help=option.help
+            )
+        elif option.switch:
             layer_opts.add_argument(
                 flag(key), dest=key, action="store_const", const=True, help=option.help
             )
@@ -141,7 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--gray", action="store_true", help="convert BGR/BGRA images to grayscale first"
     )
     io_opts.add_argument(
-        "--raw", action="store_true", help="write the layer output (float32) as .npy instead"
+        "--raw",
+        action="store_true",
+        help="write the layer output as .npy instead (float32; uint8 for 8-bit filters)",
     )
     io_opts.add_argument(
         "--batch-size",
@@ -189,16 +209,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     lines = ["Filters of `fixedfilters apply FILTER INPUT... --out DIR [options]`:", ""]
     for spec in FILTERS.values():
         lines.append(f"{spec.name:<{width}} fixedfilters.{spec.layer}: {spec.summary}")
-        opts = "  ".join(
-            f"{flag(key)} {'(required)' if default == REQUIRED else default}"
-            for key, default in spec.params
-        )
+        opts = "  ".join(_shown(key, default) for key, default in spec.params)
         lines.append(f"{'':<{width}} options: {opts}")
         lines.append(f"{'':<{width}} OpenCV:  {spec.opencv}")
         lines.append("")
     lines += [
-        f"borders: {', '.join(BORDER_NAMES)} (default reflect_101 = cv2.BORDER_DEFAULT; "
-        "wrap = numpy.pad(mode='wrap'))",
+        f"borders: {', '.join(BORDER_NAMES)} (reflect_101 = cv2.BORDER_DEFAULT; "
+        "wrap = numpy.pad(mode='wrap')); morphology's default is OpenCV's: constant, a value "
+        "that never wins (--border-value None)",
         "8-bit PNG: derivatives as cv2.convertScaleAbs(out), blurs rounded and clipped, 8-bit "
         "layer outputs as they are; --raw: the layer output as .npy",
         f"common options: {_COMMON}",

@@ -61,8 +61,14 @@ TILE, TILE_BATCH = 128, 8
 _DONE = object()
 
 
-def _read_ahead(jobs: Sequence[Job], gray: bool, stop: threading.Event) -> Iterator[Any]:
-    """Yield ``(job, image or InputError)`` in order, decoded by a thread up to READ_AHEAD ahead."""
+def _read_ahead(
+    jobs: Sequence[Job],
+    gray: bool,
+    stop: threading.Event,
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> Iterator[Any]:
+    """Yield ``(job, image or InputError)`` in order, decoded by a thread up to READ_AHEAD ahead
+    (and made the layer's input by ``prepare``, the filter's, if any)."""
     slots: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
 
     def put(item: Any) -> bool:
@@ -79,6 +85,8 @@ def _read_ahead(jobs: Sequence[Job], gray: bool, stop: threading.Event) -> Itera
             for job in jobs:
                 try:
                     item: Any = read_image(job.source, gray=gray)
+                    if prepare is not None:
+                        item = prepare(item)
                 except InputError as error:
                     item = error
                 if not put((job, item)):
@@ -200,6 +208,7 @@ class Runner:
         self.saturated: list[Path] = []
         self.alpha: list[Path] = []
         self.layer_calls = 0
+        self.raw_dtypes: set[str] = set()
         self._functions: dict[tuple[Any, ...], Callable[[np.ndarray], np.ndarray]] = {}
         self._writes: collections.deque[tuple[Job, Future[tuple[bool, bool]]]] = collections.deque()
 
@@ -215,7 +224,7 @@ class Runner:
         self._pool = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix=f"{PROG}-writer")
         engine: _Groups | _Tiles | None = None
         try:
-            for job, image in _read_ahead(jobs, self.args.gray, stop):
+            for job, image in _read_ahead(jobs, self.args.gray, stop, self.spec.prepare):
                 if isinstance(image, InputError):
                     self._step(engine.finish if engine else list)
                     self._collect(wait_all=True)  # keep the messages in input order
@@ -294,6 +303,7 @@ class Runner:
         """Write one result; return (saturated, has alpha) for the notes at the end."""
         if self.args.raw:
             write_npy(job.dest, output, overwrite=self.args.overwrite)
+            self.raw_dtypes.add(output.dtype.name)
             return False, False
         picture = to_picture(output, self.spec.picture)
         write_png(job.dest, picture, overwrite=self.args.overwrite)
@@ -371,7 +381,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         err(
             f"note: {len(runner.saturated)} result(s) from images deeper than 8 bits saturate at "
             "255 in the 8-bit PNG (first: "
-            f"{runner.saturated[0]}); --raw keeps the exact values, --scale can fit them"
+            f"{runner.saturated[0]}); --raw keeps the exact values"
+            + (", --scale can fit them" if "scale" in spec.keys else "")
         )
     if runner.alpha:
         err(
@@ -379,7 +390,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
             f"channels (first: {runner.alpha[0]}); --gray drops it"
         )
     if not args.quiet:
-        kind = "float32 .npy" if args.raw else "8-bit PNG"
+        kind = (
+            f"{'/'.join(sorted(runner.raw_dtypes)) or 'float32'} .npy" if args.raw else "8-bit PNG"
+        )
         print(f"wrote {len(runner.written)} {kind} file(s) to {out_dir}{os.sep}")
     if failures:
         err(f"{failures} input(s) failed (see above)")
