@@ -150,20 +150,7 @@ def _cv_magnitude(p, k):
     )
 
 
-_KSIZE1_FIX = (
-    "SobelMagnitude(ksize=1) fails in build on this branch (1x3 and 3x1 factors do not stack); "
-    "fixed in fixedfilters/layers/filters.py on the branch that embeds the 1-tap factors as "
-    "[0, 1, 0] (merged to main as 'SobelMagnitude ksize=1 builds'): remove this mark then"
-)
-
-
-@pytest.mark.parametrize(
-    "ksize",
-    [
-        pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=_KSIZE1_FIX)) if k == 1 else k
-        for k in MAGNITUDE
-    ],
-)
+@pytest.mark.parametrize("ksize", MAGNITUDE)
 def test_sobel_magnitude_every_accepted_ksize(ksize):
     assert _cv_accepts(lambda p: _cv_magnitude(p, ksize))
     _check(

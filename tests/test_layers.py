@@ -272,3 +272,13 @@ def test_tf_function_equals_eager(rng):
         eager = np.asarray(layer(x))
         graph = tf.function(layer)(tf.constant(x)).numpy()
         np.testing.assert_array_equal(graph, eager)
+
+
+def test_gaussian_and_magnitude_refuse_scale_and_delta():
+    """cv2.GaussianBlur / cv2.magnitude have no scale or delta; accepting them would apply them
+    and then drop them from get_config (a save/load would change the output)."""
+    for make in (ff.GaussianBlur, ff.SobelMagnitude):
+        with pytest.raises(TypeError, match="scale"):
+            make(3, scale=2.0)
+        with pytest.raises(TypeError, match="delta"):
+            make(3, delta=1.0)

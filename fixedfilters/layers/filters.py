@@ -362,6 +362,7 @@ class GaussianBlur(SeparableFilter):
             ksize = tuple(ksize)
         size = _uint8_gaussian_size(ksize, sigma_x, sigma_y, kwargs.get("output_dtype"))
         kx, ky = kernels.gaussian_blur_kernels(size, sigma_x, sigma_y)
+        _refuse_scale_delta(type(self).__name__, kwargs)
         super().__init__(border=border, border_value=border_value, **kwargs)
         self.ksize = ksize if isinstance(ksize, tuple) else int(ksize)
         if isinstance(self.ksize, tuple):
@@ -443,6 +444,7 @@ class SobelMagnitude(SeparableFilter):
     ):
         gx = kernels.sobel(1, 0, ksize)
         gy = kernels.sobel(0, 1, ksize)
+        _refuse_scale_delta(type(self).__name__, kwargs)
         super().__init__(border=border, border_value=border_value, **kwargs)
         self.ksize = int(ksize)
         # ksize=1: d/dx is ([-1, 0, 1], [1]) and d/dy ([1], [-1, 0, 1]); embed the 1-tap
@@ -461,6 +463,17 @@ class SobelMagnitude(SeparableFilter):
             config.pop(key)
         config.update(ksize=self.ksize)
         return config
+
+
+def _refuse_scale_delta(owner: str, kwargs: dict) -> None:
+    """``cv2.GaussianBlur`` and ``cv2.magnitude`` take no scale/delta: refuse them (they would
+    apply, then vanish from ``get_config``)."""
+    given = sorted(k for k in ("scale", "delta") if k in kwargs)
+    if given:
+        raise TypeError(
+            f"{owner} takes no {' or '.join(given)} (the OpenCV call has none). Received: "
+            + ", ".join(f"{k}={kwargs[k]!r}" for k in given)
+        )
 
 
 def _embed(taps: np.ndarray, n: int) -> np.ndarray:
@@ -575,7 +588,11 @@ class Filter2D(FixedFilter):
 
     def _filter(self, x):
         kernel = ops.cast(self.kernel, x.dtype)
-        out = correlate2d(x, kernel, anchor=self.anchor, **self._common)
+        # the path is chosen once, from the build shape (as the separable layers do), so eager
+        # calls, tf.function and an export with dynamic sizes run the same arithmetic
+        built_shape = (self.get_build_config() or {}).get("input_shape")
+        method = filter_method(built_shape or x, self.data_format)
+        out = correlate2d(x, kernel, anchor=self.anchor, method=method, **self._common)
         if self.delta != 0.0:
             out = out + ops.cast(self.delta, out.dtype)
         return out
