@@ -190,13 +190,19 @@ ROWS: list[Row] = [
         lambda: _g("BoxFilter")(5),
         lambda p: cv2.boxFilter(p, -1, (5, 5)),
     ),
+    Row(
+        "BoxFilter 31x31",
+        "BoxFilter",
+        lambda: _g("BoxFilter")(31),
+        lambda p: cv2.boxFilter(p, -1, (31, 31)),
+    ),
     Row("Blur 5x5", "Blur", lambda: _g("Blur")(5), lambda p: cv2.blur(p, (5, 5))),
     Row(
-        "Gabor 9x9",
+        "Gabor 7x7",
         "Gabor",
-        lambda: _g("Gabor")(9, 2.0, 0.5, 6.0, 0.5, 0.0),
+        lambda: _g("Gabor")(7, 2.0, 0.5, 6.0, 0.5, 0.0),
         lambda p: cv2.filter2D(
-            p, cv2.CV_32F, cv2.getGaborKernel((9, 9), 2.0, 0.5, 6.0, 0.5, 0.0, ktype=cv2.CV_32F)
+            p, cv2.CV_32F, cv2.getGaborKernel((7, 7), 2.0, 0.5, 6.0, 0.5, 0.0, ktype=cv2.CV_64F)
         ),
     ),
     Row("PyrDown", "PyrDown", lambda: _g("PyrDown")(), cv2.pyrDown, peer=None),
