@@ -12,6 +12,9 @@ training name is first used (``fixedfilters.Sobel``), as scikit-image does (SPEC
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 from typing import TYPE_CHECKING, Any
 
 from fixedfilters import kernels
@@ -88,3 +91,42 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+# -- Keras must know the layer classes before it loads a `.keras` file --------------------------
+# `import fixedfilters; keras.models.load_model("m.keras")` has to find the registered classes,
+# and Keras imports only its own packages by module name. So the layer modules (which register
+# themselves) are imported as soon as Keras is: right now if it already is, otherwise right after
+# the first `import keras`, by a one-shot import hook. Until then nothing heavy is imported.
+_REGISTERING = ("fixedfilters.layers", "fixedfilters.initializers")
+
+
+def _register_with_keras() -> None:
+    for module in _REGISTERING:
+        importlib.import_module(module)
+
+
+class _AfterKerasImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself; wraps the loader of ``keras`` to register our layers after it."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != "keras":
+            return None
+        sys.meta_path.remove(self)  # one shot; the real finders resolve keras
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_then_register(module):
+            exec_module(module)
+            _register_with_keras()
+
+        spec.loader.exec_module = exec_then_register
+        return spec
+
+
+if "keras" in sys.modules:
+    _register_with_keras()
+elif not any(isinstance(f, _AfterKerasImport) for f in sys.meta_path):
+    sys.meta_path.insert(0, _AfterKerasImport())

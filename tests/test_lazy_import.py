@@ -80,3 +80,25 @@ def test_kernels_import_without_tensorflow_in_a_fresh_process():
     )
     assert result.returncode == 0, result.stderr
     assert not set(json.loads(result.stdout.replace("'", '"'))) & set(HEAVY)
+
+
+_REGISTERED = """
+{first}
+import keras
+assert keras.saving.get_registered_object("fixedfilters>GaussianBlur") is not None
+assert keras.saving.get_registered_object("fixedfilters>Canny") is not None
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("first", ["import fixedfilters", "import keras, fixedfilters"])
+def test_layers_are_registered_with_keras_whichever_is_imported_first(first):
+    """`import fixedfilters` then `keras.models.load_model` must find our classes (Keras only
+    imports its own packages by module name), without importing Keras at `import fixedfilters`."""
+    code = _REGISTERED.format(first=first)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-2000:]

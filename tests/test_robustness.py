@@ -140,6 +140,12 @@ BORDER_ARGS = {
         "Erode(border)": lambda v: ff.Erode(border=v),
         "Dilate(border)": lambda v: ff.Dilate(3, border=v),
         "MorphologyEx(border)": lambda v: ff.MorphologyEx("open", border=v),
+        "BoxFilter(border)": lambda v: ff.BoxFilter(3, border=v),
+        "Blur(border)": lambda v: ff.Blur(3, border=v),
+        "Gabor(border)": lambda v: ff.Gabor(5, 1.0, 0.0, 4.0, 0.5, border=v),
+        "PyrDown(border)": lambda v: ff.PyrDown(border=v),
+        "PyrUp(border)": lambda v: ff.PyrUp(border=v),
+        "MedianBlur(border)": lambda v: ff.MedianBlur(3, border=v),
     }.items()
 }
 FORMAT_ARGS = {
