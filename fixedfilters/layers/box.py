@@ -34,33 +34,9 @@ from fixedfilters.borders import normalize_border
 from fixedfilters.layers.base import check_data_format
 from fixedfilters.layers.filters import SeparableFilter
 from fixedfilters.ops import filter_method, pad_axis, sep_filter, spatial_axes
+from fixedfilters.structuring import check_anchor
 
 __all__ = ["BoxFilter", "Blur", "box_uint8"]
-
-
-def _check_box_anchor(anchor: object, ksize: tuple[int, int]) -> tuple[int, int]:
-    """OpenCV's ``normalizeAnchor``: ``(x, y)``, -1 in an entry means the centre ``k // 2``."""
-    kw, kh = ksize
-    if anchor is None:
-        return kw // 2, kh // 2
-    ok = (
-        isinstance(anchor, (tuple, list))
-        and len(anchor) == 2
-        and all(kernels._is_int(a) for a in anchor)
-    )
-    if not ok:
-        raise TypeError(
-            f"anchor must be None or a pair of ints (x, y). Received: anchor={anchor!r}"
-        )
-    ax, ay = (int(a) for a in anchor)
-    ax = kw // 2 if ax == -1 else ax
-    ay = kh // 2 if ay == -1 else ay
-    if not (0 <= ax < kw and 0 <= ay < kh):
-        raise ValueError(
-            f"anchor (x, y) must lie inside the {kw}x{kh} (width x height) box: 0 <= x < {kw}, "
-            f"0 <= y < {kh}, or -1 for the centre. Received: anchor={tuple(anchor)!r}"
-        )
-    return ax, ay
 
 
 def _window_sum(x, axis: int, k: int, n: int):
@@ -156,7 +132,7 @@ class BoxFilter(SeparableFilter):
             ksize = tuple(ksize)
         kw, kh = kernels.box_ksize(ksize)
         self.normalize = kernels._check_bool("normalize", normalize)
-        anchor_xy = _check_box_anchor(anchor, (kw, kh))
+        anchor_xy = check_anchor(anchor, (kh, kw))
         scale = 1.0 / (kw * kh) if self.normalize else 1.0
         super().__init__(scale=scale, border=border, border_value=border_value, **kwargs)
         self.ksize = (kw, kh) if isinstance(ksize, tuple) else kw
@@ -294,7 +270,7 @@ def box_uint8(
     data_format = check_data_format(data_format)
     kw, kh = kernels.box_ksize(ksize)
     normalize = kernels._check_bool("normalize", normalize)
-    anchor = _check_box_anchor(anchor, (kw, kh))
+    anchor = check_anchor(anchor, (kh, kw))
     border = normalize_border(border)
     value = kernels._check_finite("border_value", border_value)
     if kw * kh * 255 >= 1 << 24:
