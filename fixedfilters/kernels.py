@@ -168,11 +168,12 @@ _KSIZE_PAIR_TEXT = (
 )
 
 
-def _check_ksize_pair(name: str, value: object) -> tuple[int, int]:
-    """Return ``(width, height)`` from an int or an OpenCV-ordered ``(width, height)`` pair.
+def _ksize_entries(name: str, value: object, allowed: str) -> tuple[int, int]:
+    """Parse OpenCV's size form: an int (both axes) or a ``(width, height)`` pair of ints.
 
-    Each entry must be 0 (size derived from sigma) or an odd positive integer. TypeError for
-    non-integer entries or a value that is neither an int nor a pair; ValueError otherwise.
+    Only the form is checked here (``allowed`` describes the valid values for the messages);
+    callers check the values. TypeError for a value that is neither an int nor a pair, or for
+    non-integer entries; ValueError for a pair without exactly 2 entries.
     """
     if _is_int(value):
         entries: list[object] = [value, value]
@@ -182,17 +183,26 @@ def _check_ksize_pair(name: str, value: object) -> tuple[int, int]:
         entries = list(value)
         if len(entries) != 2:
             raise ValueError(
-                f"{name} must be {_KSIZE_PAIR_TEXT}; a pair has exactly 2 entries. "
+                f"{name} must be {allowed}; a pair has exactly 2 entries. "
                 f"{_received(**{name: value})}"
             )
     else:
         raise TypeError(
-            f"{name} must be {_KSIZE_PAIR_TEXT}. {_received(**{name: value})} "
-            f"of type {type(value).__name__}"
+            f"{name} must be {allowed}. {_received(**{name: value})} of type {type(value).__name__}"
         )
     if not all(_is_int(e) for e in entries):
-        raise TypeError(f"{name} must be {_KSIZE_PAIR_TEXT}. {_received(**{name: value})}")
+        raise TypeError(f"{name} must be {allowed}. {_received(**{name: value})}")
     width, height = (int(e) for e in entries)
+    return width, height
+
+
+def _check_ksize_pair(name: str, value: object) -> tuple[int, int]:
+    """Return ``(width, height)`` from an int or an OpenCV-ordered ``(width, height)`` pair.
+
+    Each entry must be 0 (size derived from sigma) or an odd positive integer. TypeError for
+    non-integer entries or a value that is neither an int nor a pair; ValueError otherwise.
+    """
+    width, height = _ksize_entries(name, value, _KSIZE_PAIR_TEXT)
     for v in (width, height):
         if v < 0 or (v > 0 and v % 2 == 0):
             raise ValueError(f"{name} must be {_KSIZE_PAIR_TEXT}. {_received(**{name: value})}")

@@ -11,11 +11,10 @@ min (max) over the element is the min (max) of separable min (max) filters over 
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Sequence
 
 import numpy as np
 
-from fixedfilters.kernels import _is_int, _received
+from fixedfilters.kernels import _is_int, _ksize_entries, _received
 
 __all__ = ["SHAPES", "structuring_element", "check_anchor", "check_element", "rectangles"]
 
@@ -30,25 +29,7 @@ _KSIZE_TEXT = "a positive integer or a (width, height) pair of positive integers
 
 def check_ksize(value: object, name: str = "ksize") -> tuple[int, int]:
     """Return OpenCV's ``(width, height)`` from an int or a ``(width, height)`` pair (>= 1)."""
-    if _is_int(value):
-        entries: list[object] = [value, value]
-    elif (isinstance(value, np.ndarray) and value.ndim == 1) or (
-        isinstance(value, Sequence) and not isinstance(value, (str, bytes))
-    ):
-        entries = list(value)
-        if len(entries) != 2:
-            raise ValueError(
-                f"{name} must be {_KSIZE_TEXT}; a pair has exactly 2 entries. "
-                f"{_received(**{name: value})}"
-            )
-    else:
-        raise TypeError(
-            f"{name} must be {_KSIZE_TEXT}. {_received(**{name: value})} "
-            f"of type {type(value).__name__}"
-        )
-    if not all(_is_int(e) for e in entries):
-        raise TypeError(f"{name} must be {_KSIZE_TEXT}. {_received(**{name: value})}")
-    width, height = (int(e) for e in entries)
+    width, height = _ksize_entries(name, value, _KSIZE_TEXT)
     if width < 1 or height < 1 or max(width, height) > MAX_ELEMENT_SIZE:
         raise ValueError(
             f"{name} must be {_KSIZE_TEXT} (at most {MAX_ELEMENT_SIZE}). "

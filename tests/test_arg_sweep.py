@@ -63,7 +63,7 @@ FILTER2D_SHAPES = [(1, 1), (2, 2), (3, 3), (2, 3), (4, 3), (1, 4), (5, 1), (4, 4
 def _filter2d_candidates():
     out = []
     for kh, kw in FILTER2D_SHAPES:
-        anchors = [None, (-1, -1)] + [(x, y) for y in range(kh + 1) for x in range(kw + 1)]
+        anchors = [None, (-1, -1), (-1, 0), (0, -1), (-2, 0)] + [(x, y) for y in range(kh + 1) for x in range(kw + 1)]
         out += [((kh, kw), a) for a in anchors]
     return out
 
@@ -172,7 +172,7 @@ def test_filter2d_every_anchor_and_size():
         return ff.Filter2D(_kernel(*shape), anchor=anchor)
 
     n = _sweep(FILTER2D, cv_fn, case, layer)
-    assert n == sum(kh * kw + 2 for kh, kw in FILTER2D_SHAPES)
+    assert n == sum(kh * kw + 4 for kh, kw in FILTER2D_SHAPES)
 
 
 # The compiled stencil path (images of at least STENCIL_MIN_ELEMENTS values): one call per

@@ -34,6 +34,7 @@ from fixedfilters import kernels
 from fixedfilters.exact import filter2d_f32, fma_f32, saturate_cast
 from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_real
 from fixedfilters.ops import correlate2d, filter_method, sep_filter
+from fixedfilters.structuring import check_anchor
 
 _ALL_OUT = ("uint8", "int16", "uint16", "float32", "float64")
 # cv2.Sobel / cv2.Scharr / cv2.Laplacian(ksize >= 5): input depth -> accepted ddepth
@@ -497,37 +498,14 @@ def _uint8_gaussian_size(ksize, sigma_x, sigma_y, output_dtype):
     return (width, height)
 
 
-def _check_anchor(anchor: object, shape: tuple[int, int]) -> tuple[int, int]:
-    kh, kw = shape
-    if anchor is None:
-        return kw // 2, kh // 2
-    ok = (
-        isinstance(anchor, (tuple, list))
-        and len(anchor) == 2
-        and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in anchor)
-    )
-    if not ok:
-        raise TypeError(
-            f"anchor must be None or a pair of ints (x, y). Received: anchor={anchor!r}"
-        )
-    ax, ay = (int(a) for a in anchor)
-    if (ax, ay) == (-1, -1):  # OpenCV's "kernel centre"
-        return kw // 2, kh // 2
-    if not (0 <= ax < kw and 0 <= ay < kh):
-        raise ValueError(
-            f"anchor (x, y) must lie inside the {kh}x{kw} kernel: 0 <= x < {kw}, 0 <= y < {kh} "
-            f"(or (-1, -1) for the centre). Received: anchor={tuple(anchor)!r}"
-        )
-    return ax, ay
-
-
 @register_keras_serializable(package="fixedfilters")
 class Filter2D(FixedFilter):
     """Correlation with any 2-D kernel, like ``cv2.filter2D``.
 
     OpenCV equivalent: ``cv2.filter2D(img, cv2.CV_32F, kernel, anchor=anchor, delta=delta,
     borderType=...)``. Correlation (the kernel is not flipped), ``anchor`` is ``(x, y)`` in the
-    kernel (default: the centre ``(kw // 2, kh // 2)``, even sizes included). Border
+    kernel (default: the centre ``(kw // 2, kh // 2)``, even sizes included; -1 in an entry means
+    the centre of that axis, as in OpenCV). Border
     ``"reflect_101"`` by default. The kernel is held as the weight ``kernel`` ``(kh, kw)``.
     Shapes as in :class:`Sobel`.
 
@@ -562,7 +540,7 @@ class Filter2D(FixedFilter):
         k = kernels._check_kernel2d(kernel)
         super().__init__(border=border, border_value=border_value, **kwargs)
         self._kernel_init = k
-        self.anchor = _check_anchor(anchor, k.shape)
+        self.anchor = check_anchor(anchor, k.shape)
         self.delta = check_real("delta", delta)
 
     def _initial_taps(self) -> dict[str, np.ndarray]:
