@@ -674,26 +674,6 @@ MAX_GABOR_KSIZE = 1023
 PYRAMID_TAPS = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
 
 
-def _ksize_entries(name: str, value: object, allowed: str) -> tuple[int, int]:
-    """``(width, height)`` from an int or an OpenCV-ordered pair of ints (no range check)."""
-    if _is_int(value):
-        return int(value), int(value)
-    if (isinstance(value, np.ndarray) and value.ndim == 1) or (
-        isinstance(value, Sequence) and not isinstance(value, (str, bytes))
-    ):
-        entries = list(value)
-        if len(entries) != 2:
-            raise ValueError(
-                f"{name} must be {allowed}; a pair has exactly 2 entries. "
-                f"{_received(**{name: value})}"
-            )
-        if all(_is_int(e) for e in entries):
-            return int(entries[0]), int(entries[1])
-    raise TypeError(
-        f"{name} must be {allowed}. {_received(**{name: value})} of type {type(value).__name__}"
-    )
-
-
 _BOX_KSIZE_TEXT = (
     f"a positive integer (at most MAX_BOX_KSIZE={MAX_BOX_KSIZE}) or a (width, height) pair of those"
 )
