@@ -23,6 +23,37 @@ up to 9x9 (and :func:`pyrdown_uint8`/:func:`pyrup_uint8`, OpenCV's integer round
   values change from run to run); here it repeats column 1, by the same rule.
 * ``dstsize=None``, ``(0, 0)`` or any pair with a 0 entry (OpenCV's "empty size") selects the
   default size.
+
+How it is computed (no convolution, no zero-stuffed image): shift-and-add with the taps
+``16 * kernel_x``/``16 * kernel_y`` (the integers 1, 4, 6, 4, 1 for the standard weights) and
+one final scale, ``1 / 256`` (down) or ``1 / 64`` (up), in OpenCV's order (the width pass, then
+the height pass):
+
+* ``PyrDown`` computes only the kept outputs: per axis five stride-2 slices,
+  ``6 x[2y] + (4 x[2y-1] + 4 x[2y+1]) + x[2y-2] + x[2y+2]``; the width pass on every source
+  row, then the height pass on the kept rows. Work: about 5/2 + 5/4 multiply-adds per input
+  value; one intermediate of half the input.
+* ``PyrUp`` is polyphase: per axis, even outputs ``x[i-1] + 6 x[i] + x[i+1]`` and odd outputs
+  ``4 x[i] + 4 x[i+1]``; the four output phases ``(2i + p, 2j + q)`` are one expression of the
+  input, interleaved by two stacks and a (free) reshape. Work: 16 multiply-adds per input value
+  (4 per output), no intermediate image.
+
+For static height and width with at least :data:`fixedfilters.ops.STENCIL_MIN_ELEMENTS` values
+per image (TensorFlow or JAX) the step is one XLA computation (``tf.function(jit_compile=True)``
+/ ``jax.jit``; one compile per input shape), and each axis is split like the separable stencil
+of :mod:`fixedfilters.ops`: the interior outputs read the input directly, the first and last
+one or two read a few rows gathered through the border's index map, concatenated on the
+output. Otherwise (small images, unknown height or width) the same arithmetic runs as plain
+ops, the border through a gather of the extended axis. A layer picks once, from the shape it
+was built with. The two paths agree to a few float32 ulps (XLA may fuse a multiply-add); both
+stay within the registry's tolerance of ``cv2`` (OpenCV 5.1's SIMD order differs from its
+scalar one anyway). The uint8 functions sum in int32 (exact) with the same code.
+
+Cost, measured against ``cv2`` at its best (``benchmarks/bench.py --ops pyr``; see the
+README's speed section): ``PyrDown`` about 1.5-2.5x, one read of the input and a
+quarter-size write; ``PyrUp`` at 8x512x512x3 is bound by writing its 4x-sized output (a
+fresh 100 MB buffer from TensorFlow's allocator costs about as much as the whole step); at
+64x64x64x1 both are bound by the per-call cost of a compiled ``tf.function``.
 """
 
 from __future__ import annotations
@@ -512,8 +543,9 @@ class PyrDown(_Pyramid):
     ``"replicate"`` and ``"wrap"``, the borders ``cv2.pyrDown`` accepts (not ``"constant"``).
     Correlation with ``outer(k, k)``, ``k = [1, 4, 6, 4, 1] / 16`` (symmetric: no flip
     question); the taps are the fixed weights ``kernel_x``/``kernel_y`` ``(1, 5)``. See the
-    module docstring for OpenCV's exact rules (reproduced). uint8 input is filtered as float32;
-    :func:`pyrdown_uint8` gives ``cv2.pyrDown``'s own uint8 bytes.
+    module docstring for OpenCV's exact rules (reproduced) and the method (shift-and-add on the
+    kept outputs only, XLA-compiled for static sizes). uint8 input is filtered as float32;
+    ``output_dtype="uint8"`` or :func:`pyrdown_uint8` give ``cv2.pyrDown``'s own uint8 bytes.
 
     Input ``(batch, H, W, C)``; output ``(batch, h, w, C)`` (channels first likewise), 1x1 -> 1x1.
 
@@ -541,8 +573,10 @@ class PyrUp(_Pyramid):
     ``dstsize`` otherwise). Border: only ``"reflect_101"`` (``cv2.BORDER_DEFAULT``), the one
     ``cv2.pyrUp`` accepts, applied to the zero-stuffed image as OpenCV does (so the last row and
     column see a replicated pixel). Correlation, taps the fixed weights ``kernel_x``/``kernel_y``
-    ``(1, 5)`` = ``[1, 4, 6, 4, 1] / 16``, used polyphase (no multiplication by the inserted
-    zeros). :func:`pyrup_uint8` gives ``cv2.pyrUp``'s own uint8 bytes.
+    ``(1, 5)`` = ``[1, 4, 6, 4, 1] / 16``, used polyphase: the four output phases computed from
+    the input by shift-and-add and interleaved (no zero-stuffed image, no convolution; see the
+    module docstring). ``output_dtype="uint8"`` or :func:`pyrup_uint8` give ``cv2.pyrUp``'s own
+    uint8 bytes.
 
     Input ``(batch, H, W, C)``; output ``(batch, h, w, C)`` (channels first likewise).
 
