@@ -250,49 +250,45 @@ def _pyr_down(x, tx, ty, dstsize, border: str, data_format: str):
     return _down_pass(y, h_axis, dh, ty, border)
 
 
-def _up_phases(x, axis: int, t, inner=None):
-    """The two phases of one ``cv2.pyrUp`` axis before its final scale, ``t`` the 5 taps (16x
-    the layer's): ``even[i] = (t0 x[i-1] + t2 x[i]) + t4 x[i+1]`` and ``odd[i] = t1 x[i] +
-    t3 x[i+1]`` (``1, 6, 1`` and ``4, 4``: OpenCV's order), with ``x[-1] = x[1]``
+def _up_phase(x, axis: int, t, q: int, inner=None):
+    """Phase ``q`` of one ``cv2.pyrUp`` axis before its final scale (output ``2 i + q``), ``t``
+    the 5 taps (16x the layer's): ``q = 0``: ``(t0 x[i-1] + t2 x[i]) + t4 x[i+1]``; ``q = 1``:
+    ``t1 x[i] + t3 x[i+1]`` (``1, 6, 1`` and ``4, 4``: OpenCV's order), with ``x[-1] = x[1]``
     (reflect_101) and ``x[n] = x[n-1]`` (replicate) -- the reflect_101 border of the
-    zero-stuffed image. Output ``2 i`` is ``even[i]``, ``2 i + 1`` is ``odd[i]``.
+    zero-stuffed image.
 
     Static sizes: ``[first | interior | last]`` along ``axis``, the interior read from ``x``
     directly and the border outputs from single rows (an extended copy of the input read
     through a concatenate measured several times slower in XLA). Dynamic: one gather.
-    ``inner`` (static sizes) maps each slice of ``x`` before use: the other axis's phase of
-    those rows, so that the 2-D step is one expression of ``x`` (no intermediate image).
+    ``inner`` maps each slice of ``x`` before use: the other axis's phase of those rows, so
+    that the 2-D step is one expression of ``x`` (no intermediate image).
     """
     n = _length(x, axis)
     inner = inner or (lambda v: v)
 
-    def even_of(a, b, c):
-        return (a * t[0] + b * t[2]) + c * t[4]
-
-    def odd_of(b, c):
-        return b * t[1] + c * t[3]
+    def phase(a, b, c):
+        return (a * t[0] + b * t[2]) + c * t[4] if q == 0 else b * t[1] + c * t[3]
 
     if not isinstance(n, int):
         i = ops.arange(-1, n + 1, dtype="int32")
         i = ops.where(i < 0, ops.minimum(n - 1, 1), ops.minimum(i, n - 1))
-        xp = ops.take(x, i, axis=axis)
-        a, b, c = (_slice(xp, axis, j, j + n) for j in range(3))
-        return even_of(a, b, c), odd_of(b, c)
+        xp = inner(ops.take(x, i, axis=axis))
+        return phase(*(_slice(xp, axis, j, j + n) for j in range(3)))
     if n == 1:
         v = inner(x)
-        return even_of(v, v, v), odd_of(v, v)
+        return phase(v, v, v)
 
     def sl(lo, hi):
         return inner(_slice(x, axis, lo, hi))
 
-    first = even_of(sl(1, 2), sl(0, 1), sl(1, 2))
-    last = even_of(sl(n - 2, n - 1), sl(n - 1, n), sl(n - 1, n))
-    middle = [even_of(sl(0, n - 2), sl(1, n - 1), sl(2, n))] if n > 2 else []
-    even = ops.concatenate([first, *middle, last], axis=axis)
-    odd = ops.concatenate(
-        [odd_of(sl(0, n - 1), sl(1, n)), odd_of(sl(n - 1, n), sl(n - 1, n))], axis=axis
-    )
-    return even, odd
+    if q == 1:
+        parts = [phase(None, sl(0, n - 1), sl(1, n)), phase(None, sl(n - 1, n), sl(n - 1, n))]
+    else:
+        parts = [phase(sl(1, 2), sl(0, 1), sl(1, 2))]
+        if n > 2:
+            parts.append(phase(sl(0, n - 2), sl(1, n - 1), sl(2, n)))
+        parts.append(phase(sl(n - 2, n - 1), sl(n - 1, n), sl(n - 1, n)))
+    return ops.concatenate(parts, axis=axis)
 
 
 def _fit_up(out, axis: int, n, d, extra_from: int):
@@ -313,26 +309,29 @@ def _fit_up(out, axis: int, n, d, extra_from: int):
     return ops.take(out, ops.where(j >= 2 * n, 2 * n + extra_from, j), axis=axis)
 
 
-def _pyr_up(x, tx, ty, dstsize, data_format: str):
+def _pyr_up(x, tx, ty, dstsize, data_format: str, fused: bool = False):
     """``cv2.pyrUp`` before its final scale: the width phases of every source row, then the
     height phases of each -- OpenCV's order -- giving the four output phases
     ``out[2 i + p, 2 j + q]``, interleaved by two stacks and one reshape (free): no
     zero-stuffed image, no convolution, no intermediate image once XLA fuses it."""
     h_axis, w_axis = spatial_axes(data_format)
     nh, nw = _length(x, h_axis), _length(x, w_axis)
-    if isinstance(nh, int) and isinstance(nw, int):
-        # one expression of x: the height phases of the width phases of row slices (XLA
-        # fuses it into one loop writing the output; sharing the width phases instead made
-        # XLA write them out as two intermediate images, measured 1.6x slower)
-        def width_phase(q):
-            return lambda rows: _up_phases(rows, w_axis, tx)[q]
 
-        p00, p10 = _up_phases(x, h_axis, ty, width_phase(0))
-        p01, p11 = _up_phases(x, h_axis, ty, width_phase(1))
+    if fused:
+        # One expression of x: the height phases of the width phases of row slices. XLA fuses
+        # it into one loop writing the output; computing the width phases once instead made
+        # XLA write them out as two intermediate images (measured 1.3-1.6x slower at
+        # 8x512x512x3). Uncompiled, that would repeat the width pass: compute it once.
+        def width_phase(q):
+            return lambda rows: _up_phase(rows, w_axis, tx, q)
+
+        p00, p10, p01, p11 = (
+            _up_phase(x, h_axis, ty, p, width_phase(q)) for q in (0, 1) for p in (0, 1)
+        )
     else:
-        even_w, odd_w = _up_phases(x, w_axis, tx)
-        p00, p10 = _up_phases(even_w, h_axis, ty)
-        p01, p11 = _up_phases(odd_w, h_axis, ty)
+        even_w, odd_w = (_up_phase(x, w_axis, tx, q) for q in (0, 1))
+        p00, p10 = (_up_phase(even_w, h_axis, ty, p) for p in (0, 1))
+        p01, p11 = (_up_phase(odd_w, h_axis, ty, p) for p in (0, 1))
     z = ops.stack(
         [ops.stack([p00, p01], axis=w_axis + 1), ops.stack([p10, p11], axis=w_axis + 1)],
         axis=h_axis + 1,
@@ -350,7 +349,7 @@ def _pyr_up(x, tx, ty, dstsize, data_format: str):
     return _fit_up(out, h_axis, nh, dh, -2)
 
 
-def _pyramid(x, kx, ky, spec):
+def _pyramid(x, kx, ky, spec, fused: bool = False):
     """The whole step for ``spec = (up, dstsize, border, data_format, exact)``.
 
     Float (``exact`` False): taps ``16 * kx``, ``16 * ky`` (the layer's weights; for the
@@ -366,7 +365,7 @@ def _pyramid(x, kx, ky, spec):
         tx = [kx[j] * 16.0 for j in range(5)]
         ty = [ky[j] * 16.0 for j in range(5)]
     if up:
-        s = _pyr_up(x, tx, ty, dstsize, data_format)
+        s = _pyr_up(x, tx, ty, dstsize, data_format, fused)
         if exact:
             return ops.cast(ops.right_shift(s + 32, 6), "uint8")
         return s * ops.cast(1.0 / 64.0, s.dtype)
@@ -379,7 +378,7 @@ def _pyramid(x, kx, ky, spec):
 @functools.cache
 def _compiled(backend_name: str, spec: tuple):
     """:func:`_pyramid` for ``spec`` as one XLA computation (traced again per input shape)."""
-    fn = functools.partial(_pyramid, spec=spec)
+    fn = functools.partial(_pyramid, spec=spec, fused=True)
     if backend_name == "tensorflow":
         import tensorflow as tf
 
