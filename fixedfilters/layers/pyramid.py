@@ -35,8 +35,9 @@ the height pass):
   value; one intermediate of half the input.
 * ``PyrUp`` is polyphase: per axis, even outputs ``x[i-1] + 6 x[i] + x[i+1]`` and odd outputs
   ``4 x[i] + 4 x[i+1]``; the four output phases ``(2i + p, 2j + q)`` are one expression of the
-  input, interleaved by two stacks and a (free) reshape. Work: 16 multiply-adds per input value
-  (4 per output), no intermediate image.
+  input, interleaved by two stacks and a (free) reshape. Work: 25 multiply-adds per input
+  value (about 6 per output); compiled, no intermediate image (peak memory measured 5.3x the
+  input, the output being 4x); uncompiled, the two width phases are computed once and kept.
 
 For static height and width with at least :data:`fixedfilters.ops.STENCIL_MIN_ELEMENTS` values
 per image (TensorFlow or JAX) the step is one XLA computation (``tf.function(jit_compile=True)``
@@ -49,11 +50,17 @@ was built with. The two paths agree to a few float32 ulps (XLA may fuse a multip
 stay within the registry's tolerance of ``cv2`` (OpenCV 5.1's SIMD order differs from its
 scalar one anyway). The uint8 functions sum in int32 (exact) with the same code.
 
-Cost, measured against ``cv2`` at its best (``benchmarks/bench.py --ops pyr``; see the
-README's speed section): ``PyrDown`` about 1.5-2.5x, one read of the input and a
-quarter-size write; ``PyrUp`` at 8x512x512x3 is bound by writing its 4x-sized output (a
-fresh 100 MB buffer from TensorFlow's allocator costs about as much as the whole step); at
-64x64x64x1 both are bound by the per-call cost of a compiled ``tf.function``.
+Cost, measured against ``cv2`` at its best in one run of ``benchmarks/bench.py --ops pyr
+--repeats 5`` (2 busy cores; in-graph time / OpenCV's, 8x512x512x3 and 64x64x64x1 float32):
+``PyrDown`` 2.3x and 3.2x (it was 34x and 39x with a strided depthwise convolution; one
+compiled elementwise pass over the input cost 1.7x OpenCV's whole pyrDown in the same run),
+``PyrUp`` 5.3x and 9.5x (16x and 71x before). ``PyrUp`` writes an output 4x its input: at
+8x512x512x3 a fresh 100 MB buffer from TensorFlow's allocator (page faults) costs about 2.7x
+OpenCV's whole pyrUp by itself (measured: 4 concatenated copies of the input); at 64x64x64x1
+(one channel) the interleave on the innermost axis is the likely cost (a version without any
+border handling measured about as slow); not resolved.
+uint8 (``output_dtype="uint8"``): down 2.5x / 2.6x, up 7.6x / 10x. First call (XLA compile)
+1.5-3 s for ``PyrDown``, about 6 s for ``PyrUp`` (the fused four-phase expression).
 """
 
 from __future__ import annotations
@@ -356,6 +363,7 @@ def _pyramid(x, kx, ky, spec, fused: bool = False):
     standard taps the integers 1, 4, 6, 4, 1, exactly) and the sum scaled by ``1 / 256``
     (down) or ``1 / 64`` (up) at the end, as OpenCV does. ``exact`` True: ``x`` is uint8, the
     sums run in int32 with OpenCV's integer taps, then ``(s + 128) >> 8`` / ``(s + 32) >> 6``.
+    ``fused`` (set inside the XLA computation): ``PyrUp`` as one expression of ``x``.
     """
     up, dstsize, border, data_format, exact = spec
     if exact:
