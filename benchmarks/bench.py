@@ -208,6 +208,22 @@ ROWS: list[Row] = [
     Row("PyrDown", "PyrDown", lambda: _g("PyrDown")(), cv2.pyrDown, peer=None),
     Row("PyrUp", "PyrUp", lambda: _g("PyrUp")(), cv2.pyrUp, peer=None),
     Row(
+        "PyrDown uint8 out",
+        "PyrDown",
+        lambda: _g("PyrDown")(output_dtype="uint8"),
+        cv2.pyrDown,
+        dtype="uint8",
+        peer=None,
+    ),
+    Row(
+        "PyrUp uint8 out",
+        "PyrUp",
+        lambda: _g("PyrUp")(output_dtype="uint8"),
+        cv2.pyrUp,
+        dtype="uint8",
+        peer=None,
+    ),
+    Row(
         "Erode 3x3",
         "Erode",
         lambda: _g("Erode")(3),

@@ -181,3 +181,70 @@ def test_output_dtype_uint8_is_opencvs_bytes():
     np.testing.assert_array_equal(up, np.stack([cv2.pyrUp(im) for im in x]))
     with pytest.raises(ValueError, match="output_dtype"):
         ff.PyrDown(output_dtype="int16")(x)
+
+
+# -- the compiled (XLA) path --------------------------------------------------------------------
+# Static sizes of at least STENCIL_MIN_ELEMENTS values per image run one XLA computation that
+# splits each axis into first / interior / last outputs (the border outputs from a few gathered
+# rows). Forced here on small images, so every split (axes of 1..13, dstsize variants, the quirk
+# column, every border, both data formats) is checked against cv2: float32 within tolerance and
+# the uint8 functions' path byte for byte.
+_DOWN = [
+    (1, 1, None),
+    (1, 6, (4, 1)),  # quirk column
+    (2, 5, (2, 2)),
+    (3, 4, None),
+    (5, 2, (2, 3)),
+    (6, 6, (4, 2)),  # quirk column
+    (7, 8, (5, 4)),  # quirk column
+    (9, 3, None),
+    (8, 10, (4, 5)),
+    (11, 13, (6, 6)),
+]
+_UP = [(1, 1, None), (1, 2, (3, 3)), (2, 3, (5, 4)), (3, 1, (1, 7)), (5, 4, (8, 9))]
+
+
+def _forced(x, spec):
+    """``pyramid._run`` with method="stencil" (XLA) on a channels-last batch ``x``."""
+    up, dstsize, border, data_format, exact = spec
+    k = tf.constant(pyramid_module._TAPS, tf.float32)
+    xt = x if data_format == "channels_last" else x.transpose(0, 3, 1, 2)
+    out = np.asarray(pyramid_module._run(tf.constant(xt), k, k, spec, "stencil"))
+    return out if data_format == "channels_last" else out.transpose(0, 2, 3, 1)
+
+
+@pytest.mark.parametrize("up", [False, True], ids=["down", "up"])
+def test_compiled_path_every_split_against_cv2(up, rng):
+    borders = list(CB) if not up else ["reflect_101"]
+    for i, (h, w, dstsize) in enumerate(_UP if up else _DOWN):
+        border = borders[i % len(borders)]
+        data_format = "channels_first" if i % 3 == 1 else "channels_last"
+        x = (rng.standard_normal((2, h, w, 3)) * 50).astype(np.float32)
+        xu = rng.integers(0, 256, (2, h, w, 3)).astype(np.uint8)
+        if up:
+            want, want_u8 = (_cv(cv2.pyrUp, v, dstsize=dstsize or (0, 0)) for v in (x, xu))
+        else:
+            kw = dict(dstsize=dstsize or (0, 0), borderType=CB[border])
+            want, want_u8 = (_cv(cv2.pyrDown, v, **kw) for v in (x, xu))
+        got = _forced(x, (up, dstsize, border, data_format, False))
+        assert got.shape == want.shape, (h, w, dstsize)
+        assert np.max(np.abs(got - want)) <= 4e-5 * np.abs(x).max(), (h, w, dstsize, border)
+        got_u8 = _forced(xu, (up, dstsize, border, data_format, True))
+        np.testing.assert_array_equal(got_u8, want_u8, err_msg=f"{(h, w, dstsize, border)}")
+
+
+def test_layers_take_the_compiled_path_on_large_images(rng):
+    """From STENCIL_MIN_ELEMENTS values per image the layers and the uint8 functions run the
+    compiled path (the same bits as forcing it), in eager calls and in a tf.function."""
+    x = rng.uniform(0, 255, (2, 21, 26, 3)).astype(np.float32)  # 1638 values per image
+    xu = x.astype(np.uint8)
+    for layer, up in ((ff.PyrDown((13, 11), border="reflect"), False), (ff.PyrUp(), True)):
+        spec = (up, layer.dstsize, layer.border, "channels_last", False)
+        want = _forced(x, spec)
+        np.testing.assert_array_equal(np.asarray(layer(x)), want)
+        np.testing.assert_array_equal(tf.function(layer)(x).numpy(), want)
+        fn = ff.pyrup_uint8 if up else ff.pyrdown_uint8
+        kw = {} if up else {"border": layer.border}
+        np.testing.assert_array_equal(
+            np.asarray(fn(xu, layer.dstsize, **kw)), _forced(xu, spec[:4] + (True,))
+        )

@@ -23,9 +23,49 @@ up to 9x9 (and :func:`pyrdown_uint8`/:func:`pyrup_uint8`, OpenCV's integer round
   values change from run to run); here it repeats column 1, by the same rule.
 * ``dstsize=None``, ``(0, 0)`` or any pair with a 0 entry (OpenCV's "empty size") selects the
   default size.
+
+How it is computed (no convolution, no zero-stuffed image): shift-and-add with the taps
+``16 * kernel_x``/``16 * kernel_y`` (the integers 1, 4, 6, 4, 1 for the standard weights) and
+one final scale, ``1 / 256`` (down) or ``1 / 64`` (up), in OpenCV's order (the width pass, then
+the height pass):
+
+* ``PyrDown`` computes only the kept outputs: per axis five stride-2 slices,
+  ``6 x[2y] + (4 x[2y-1] + 4 x[2y+1]) + x[2y-2] + x[2y+2]``; the width pass on every source
+  row, then the height pass on the kept rows. Work: about 5/2 + 5/4 multiply-adds per input
+  value; one intermediate of half the input.
+* ``PyrUp`` is polyphase: per axis, even outputs ``x[i-1] + 6 x[i] + x[i+1]`` and odd outputs
+  ``4 x[i] + 4 x[i+1]``; the four output phases ``(2i + p, 2j + q)`` are one expression of the
+  input, interleaved by two stacks and a (free) reshape. Work: 25 multiply-adds per input
+  value (about 6 per output); compiled, no intermediate image (peak memory measured 5.3x the
+  input, the output being 4x); uncompiled, the two width phases are computed once and kept.
+
+For static height and width with at least :data:`fixedfilters.ops.STENCIL_MIN_ELEMENTS` values
+per image (TensorFlow or JAX) the step is one XLA computation (``tf.function(jit_compile=True)``
+/ ``jax.jit``; one compile per input shape), and each axis is split like the separable stencil
+of :mod:`fixedfilters.ops`: the interior outputs read the input directly, the first and last
+one or two read a few rows gathered through the border's index map, concatenated on the
+output. Otherwise (small images, unknown height or width) the same arithmetic runs as plain
+ops, the border through a gather of the extended axis. A layer picks once, from the shape it
+was built with. The two paths agree to a few float32 ulps (XLA may fuse a multiply-add); both
+stay within the registry's tolerance of ``cv2`` (OpenCV 5.1's SIMD order differs from its
+scalar one anyway). The uint8 functions sum in int32 (exact) with the same code.
+
+Cost, measured against ``cv2`` at its best in one run of ``benchmarks/bench.py --ops pyr
+--repeats 5`` (2 busy cores; in-graph time / OpenCV's, 8x512x512x3 and 64x64x64x1 float32):
+``PyrDown`` 2.3x and 3.2x (it was 34x and 39x with a strided depthwise convolution; one
+compiled elementwise pass over the input cost 1.7x OpenCV's whole pyrDown in the same run),
+``PyrUp`` 5.3x and 9.5x (16x and 71x before). ``PyrUp`` writes an output 4x its input: at
+8x512x512x3 a fresh 100 MB buffer from TensorFlow's allocator (page faults) costs about 2.7x
+OpenCV's whole pyrUp by itself (measured: 4 concatenated copies of the input); at 64x64x64x1
+(one channel) the interleave on the innermost axis is the likely cost (a version without any
+border handling measured about as slow); not resolved.
+uint8 (``output_dtype="uint8"``): down 2.5x / 2.6x, up 7.6x / 10x. First call (XLA compile)
+1.5-3 s for ``PyrDown``, about 6 s for ``PyrUp`` (the fused four-phase expression).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 from keras import backend, ops
@@ -34,7 +74,7 @@ from keras.saving import register_keras_serializable
 from fixedfilters import kernels
 from fixedfilters.borders import normalize_border
 from fixedfilters.layers.base import FixedFilter, check_data_format
-from fixedfilters.ops import pad_axis, spatial_axes
+from fixedfilters.ops import filter_method, pad_axis, spatial_axes
 
 __all__ = ["PyrDown", "PyrUp", "pyrdown_uint8", "pyrup_uint8", "PYRDOWN_BORDERS", "PYRUP_BORDERS"]
 
@@ -113,15 +153,26 @@ def _map_dynamic(i, n, border: str):
     return ops.where(n == 1, ops.zeros_like(j), j)
 
 
-def _slice(x, axis: int, start, stop):
+def _slice(x, axis: int, start, stop, step: int = 1):
     index = [slice(None)] * len(x.shape)
-    index[axis] = slice(start, stop)
+    index[axis] = slice(start, stop, None if step == 1 else step)
     return x[tuple(index)]
+
+
+def _length(x, axis: int):
+    """The length of ``axis``: an int when static, else a scalar tensor."""
+    n = x.shape[axis]
+    return int(n) if n is not None else ops.shape(x)[axis]
 
 
 def _gather_axis(x, axis: int, lo: int, length, border: str):
     """Positions ``lo, lo + 1, ..., lo + length - 1`` of ``x`` along ``axis``, through the
-    border (``cv2.borderInterpolate``); ``length`` may be a tensor (dynamic sizes)."""
+    border (``cv2.borderInterpolate``); ``length`` may be a tensor (dynamic sizes).
+
+    Static sizes: the few border positions gathered through the index map and concatenated
+    around ``x`` (:func:`fixedfilters.ops.pad_axis`); in a compiled pass XLA fuses this into
+    the loop that reads it (no padded copy). Dynamic sizes: one gather of the whole axis.
+    """
     n = x.shape[axis]
     if n is not None and not hasattr(length, "shape"):
         n, length = int(n), int(length)
@@ -135,116 +186,227 @@ def _gather_axis(x, axis: int, lo: int, length, border: str):
     return ops.take(x, _map_dynamic(i, nn, border), axis=axis)
 
 
-def _depthwise(x, taps_h, taps_w, data_format: str, stride: int = 1):
-    """Valid depthwise correlation with ``outer(taps_h, taps_w)`` (one op: the same bits in an
-    eager call and in any graph, where TensorFlow's optimizer would reorder a chain of adds)."""
-    c = x.shape[-1] if data_format == "channels_last" else x.shape[1]
-    k = ops.reshape(taps_h, (-1, 1)) * ops.reshape(taps_w, (1, -1))
-    k = ops.tile(ops.reshape(k, (k.shape[0], k.shape[1], 1, 1)), (1, 1, int(c), 1))
-    return ops.depthwise_conv(x, k, strides=stride, padding="valid", data_format=data_format)
+def _down_sum(s, t):
+    """``t2 s(2) + (t1 s(1) + t3 s(3)) + t0 s(0) + t4 s(4)``: OpenCV's scalar order for its
+    integer taps, ``s[2] * 6 + (s[1] + s[3]) * 4 + s[0] + s[4]`` (``* 4`` is exact)."""
+    return s(2) * t[2] + (s(1) * t[1] + s(3) * t[3]) + s(0) * t[0] + s(4) * t[4]
 
 
-def _pyr_down(x, kx, ky, dstsize, border: str, data_format: str):
-    """``cv2.pyrDown``: pad to the ``2 d + 3`` positions ``-2 .. 2 d`` of each axis, then one
-    5x5 depthwise correlation with stride 2 (the quirk column, if any, from its own window)."""
-    h_axis, w_axis = spatial_axes(data_format)
-    nh, nw = x.shape[h_axis], x.shape[w_axis]
-    dw, dh = dstsize if dstsize is not None else (None, None)
-    if dh is None:
-        dh = (int(nh) + 1) // 2 if nh is not None else (ops.shape(x)[h_axis] + 1) // 2
-    if dw is None:
-        dw = (int(nw) + 1) // 2 if nw is not None else (ops.shape(x)[w_axis] + 1) // 2
-    xp = _gather_axis(x, h_axis, -2, 2 * dh + 3, border)
-    xp = _gather_axis(xp, w_axis, -2, 2 * dw + 3, border)
-    out = _depthwise(xp, ky, kx, data_format, stride=2)
-    if dstsize is None:
-        return out  # default size: never the quirk (checked against cv2)
-    # OpenCV's right-border table: with an even width W >= 4 and w = W // 2 + 1, the last
-    # column is centred on W - 1 (not W).
-    if nw is not None:
-        nw = int(nw)
-        if nw % 2 or nw < 4 or dw != nw // 2 + 1:
-            return out
-        window = _gather_axis(x, w_axis, nw - 3, 5, border)
-        window = _gather_axis(window, h_axis, -2, 2 * dh + 3, border)
-        last = _depthwise(window, ky, kx, data_format, stride=2)
-        return ops.concatenate([_slice(out, w_axis, 0, dw - 1), last], axis=w_axis)
-    nn = ops.shape(x)[w_axis]
-    i = nn - 3 + ops.arange(0, 5, dtype="int32")
-    window = ops.take(x, _map_dynamic(i, nn, border), axis=w_axis)
-    window = _gather_axis(window, h_axis, -2, 2 * dh + 3, border)
-    last = _depthwise(window, ky, kx, data_format, stride=2)
-    quirk = ops.logical_and(ops.logical_and(nn % 2 == 0, nn >= 4), dw == nn // 2 + 1)
-    last = ops.where(quirk, last, _slice(out, w_axis, dw - 1, dw))
-    return ops.concatenate([_slice(out, w_axis, 0, dw - 1), last], axis=w_axis)
+def _down_axis(xp, axis: int, d, t):
+    """Outputs ``y < d`` of one ``cv2.pyrDown`` axis from ``xp``, the input already extended
+    to positions ``-2 .. 2 d``: ``sum_j t[j] x[2 y - 2 + j]``, five stride-2 slices (only the
+    kept positions are computed)."""
+    return _down_sum(lambda j: _slice(xp, axis, j, j + 2 * d - 1, 2), t)
 
 
-def _interleave(even, odd, axis: int):
-    """``[e0, o0, e1, o1, ...]`` along ``axis``."""
-    z = ops.stack([even, odd], axis=axis + 1)
-    static = list(even.shape)
-    if all(s is not None for s in static):
-        static[axis] = 2 * static[axis]
-        return ops.reshape(z, static)
-    dyn = ops.shape(even)
-    shape = [static[k] if static[k] is not None else dyn[k] for k in range(len(static))]
-    shape[axis] = 2 * dyn[axis]
-    return ops.reshape(z, shape)
+def _down_pass(x, axis: int, d, t, border: str):
+    """Outputs ``y < d`` of one ``cv2.pyrDown`` axis: ``sum_j t[j] x[2 y - 2 + j]`` through
+    the border, the kept positions only.
 
-
-def _up_axis(x, axis: int, d, extra_from: int, taps, data_format: str):
-    """One axis of ``cv2.pyrUp``: ``d`` outputs from ``n`` inputs (``d`` in 2n-1, 2n, 2n+1).
-
-    Even outputs ``2 * (t0 x[i-1] + t2 x[i] + t4 x[i+1])``, odd ``2 * (t1 x[i] + t3 x[i+1])``,
-    with ``x[-1] = x[1]`` (reflect_101) and ``x[n] = x[n-1]`` (replicate): the reflect_101
-    border of the zero-stuffed image. A ``2n + 1``-th output repeats output
-    ``2n + extra_from`` (-1: the last column; -2: the row before last).
+    Static sizes: ``[first | interior | last]`` along ``axis``, like the separable stencil
+    (:mod:`fixedfilters.ops`): the interior reads ``x`` directly (five stride-2 slices), the
+    first output and the last one or two read 5-7 positions gathered through the index map,
+    concatenated on the output (XLA fuses that into one loop; a border-extended copy of the
+    input read through a concatenate measured 3-4x slower). Dynamic sizes: one gather of the
+    extended axis.
     """
     n = x.shape[axis]
-    one = ops.ones((1,), x.dtype)
-    even_taps = 2.0 * ops.stack([taps[0], taps[2], taps[4]])
-    odd_taps = 2.0 * ops.stack([taps[1], taps[3]])
-    h_axis, _ = spatial_axes(data_format)
+    if n is None or not isinstance(d, int):
+        return _down_axis(_gather_axis(x, axis, -2, 2 * d + 3, border), axis, d, t)
+    hi = min((int(n) - 3) // 2 + 1, d)  # outputs 1 .. hi - 1 read positions 0 .. n - 1 only
+    if hi <= 1:
+        return _down_axis(_gather_axis(x, axis, -2, 2 * d + 3, border), axis, d, t)
+    parts = [
+        _down_axis(_gather_axis(x, axis, -2, 5, border), axis, 1, t),
+        _down_axis(_slice(x, axis, 0, 2 * hi + 1), axis, hi - 1, t),
+    ]
+    if d > hi:
+        right = _gather_axis(x, axis, 2 * hi - 2, 2 * (d - hi) + 3, border)
+        parts.append(_down_axis(right, axis, d - hi, t))
+    return ops.concatenate(parts, axis=axis)
 
-    def conv(z, t):
-        return (
-            _depthwise(z, t, one, data_format)
-            if axis == h_axis
-            else _depthwise(z, one, t, data_format)
-        )
 
-    if n is not None:
-        n = int(n)
-        first = _slice(x, axis, 1, 2) if n > 1 else x
-        xp = ops.concatenate([first, x, _slice(x, axis, n - 1, n)], axis=axis)
+def _pyr_down(x, tx, ty, dstsize, border: str, data_format: str):
+    """``cv2.pyrDown`` before its final scale, ``tx``/``ty`` the 5 taps (16x the layer's):
+    the width pass on every source row (kept columns only), then the height pass on the kept
+    rows only -- OpenCV's order."""
+    h_axis, w_axis = spatial_axes(data_format)
+    nh, nw = _length(x, h_axis), _length(x, w_axis)
+    dw, dh = dstsize if dstsize is not None else (None, None)
+    dh = (nh + 1) // 2 if dh is None else dh
+    if dw is None:  # the default size: never the quirk (checked against cv2)
+        y = _down_pass(x, w_axis, (nw + 1) // 2, tx, border)
+        return _down_pass(y, h_axis, dh, ty, border)
+    # OpenCV's right-border table: with an even width W >= 4 and w = W // 2 + 1, the last
+    # column reads positions W - 3 .. W + 1 (centred on W - 1, not W).
+    if isinstance(nw, int):
+        if nw % 2 or nw < 4 or dw != nw // 2 + 1:
+            y = _down_pass(x, w_axis, dw, tx, border)
+            return _down_pass(y, h_axis, dh, ty, border)
+        window = _gather_axis(x, w_axis, nw - 3, 5, border)
+        y = _down_pass(x, w_axis, dw - 1, tx, border)
     else:
-        nn = ops.shape(x)[axis]
-        i = ops.arange(-1, nn + 1, dtype="int32")
-        i = ops.where(i < 0, ops.minimum(nn - 1, 1), ops.minimum(i, nn - 1))
-        xp = ops.take(x, i, axis=axis)
-    even = conv(xp, even_taps)
-    odd = conv(_slice(xp, axis, 1, None), odd_taps)
-    out = _interleave(even, odd, axis)
+        i = nw - 3 + ops.arange(0, 5, dtype="int32")
+        window = ops.take(x, _map_dynamic(i, nw, border), axis=w_axis)
+        y = _down_pass(x, w_axis, dw, tx, border)
+    last = _down_sum(lambda j: _slice(window, w_axis, j, j + 1), tx)
+    if not isinstance(nw, int):
+        quirk = ops.logical_and(ops.logical_and(nw % 2 == 0, nw >= 4), dw == nw // 2 + 1)
+        last = ops.where(quirk, last, _slice(y, w_axis, dw - 1, dw))
+    y = ops.concatenate([_slice(y, w_axis, 0, dw - 1), last], axis=w_axis)
+    return _down_pass(y, h_axis, dh, ty, border)
+
+
+def _up_phase(x, axis: int, t, q: int, inner=None):
+    """Phase ``q`` of one ``cv2.pyrUp`` axis before its final scale (output ``2 i + q``), ``t``
+    the 5 taps (16x the layer's): ``q = 0``: ``(t0 x[i-1] + t2 x[i]) + t4 x[i+1]``; ``q = 1``:
+    ``t1 x[i] + t3 x[i+1]`` (``1, 6, 1`` and ``4, 4``: OpenCV's order), with ``x[-1] = x[1]``
+    (reflect_101) and ``x[n] = x[n-1]`` (replicate) -- the reflect_101 border of the
+    zero-stuffed image.
+
+    Static sizes: ``[first | interior | last]`` along ``axis``, the interior read from ``x``
+    directly and the border outputs from single rows (an extended copy of the input read
+    through a concatenate measured several times slower in XLA). Dynamic: one gather.
+    ``inner`` maps each slice of ``x`` before use: the other axis's phase of those rows, so
+    that the 2-D step is one expression of ``x`` (no intermediate image).
+    """
+    n = _length(x, axis)
+    inner = inner or (lambda v: v)
+
+    def phase(a, b, c):
+        return (a * t[0] + b * t[2]) + c * t[4] if q == 0 else b * t[1] + c * t[3]
+
+    if not isinstance(n, int):
+        i = ops.arange(-1, n + 1, dtype="int32")
+        i = ops.where(i < 0, ops.minimum(n - 1, 1), ops.minimum(i, n - 1))
+        xp = inner(ops.take(x, i, axis=axis))
+        return phase(*(_slice(xp, axis, j, j + n) for j in range(3)))
+    if n == 1:
+        v = inner(x)
+        return phase(v, v, v)
+
+    def sl(lo, hi):
+        return inner(_slice(x, axis, lo, hi))
+
+    if q == 1:
+        parts = [phase(None, sl(0, n - 1), sl(1, n)), phase(None, sl(n - 1, n), sl(n - 1, n))]
+    else:
+        parts = [phase(sl(1, 2), sl(0, 1), sl(1, 2))]
+        if n > 2:
+            parts.append(phase(sl(0, n - 2), sl(1, n - 1), sl(2, n)))
+        parts.append(phase(sl(n - 2, n - 1), sl(n - 1, n), sl(n - 1, n)))
+    return ops.concatenate(parts, axis=axis)
+
+
+def _fit_up(out, axis: int, n, d, extra_from: int):
+    """OpenCV's ``dstsize`` along one axis of the ``2 n`` result: ``d = 2 n - 1`` crops the
+    last position, ``d = 2 n + 1`` repeats position ``2 n + extra_from`` (-1: the last column;
+    -2: the row before last, OpenCV's asymmetry)."""
     if d is None:
         return out
-    if n is not None:
+    if isinstance(n, int):
         if d < 2 * n:
             return _slice(out, axis, 0, d)
         if d > 2 * n:
             k = 2 * n + extra_from
             return ops.concatenate([out, _slice(out, axis, k, k + 1)], axis=axis)
         return out
-    nn2 = ops.shape(out)[axis]
     j = ops.arange(0, d, dtype="int32")
     # position 2n (only when d == 2n + 1) repeats 2n + extra_from
-    return ops.take(out, ops.where(j >= nn2, nn2 + extra_from, j), axis=axis)
+    return ops.take(out, ops.where(j >= 2 * n, 2 * n + extra_from, j), axis=axis)
 
 
-def _pyr_up(x, kx, ky, dstsize, data_format: str):
+def _pyr_up(x, tx, ty, dstsize, data_format: str, fused: bool = False):
+    """``cv2.pyrUp`` before its final scale: the width phases of every source row, then the
+    height phases of each -- OpenCV's order -- giving the four output phases
+    ``out[2 i + p, 2 j + q]``, interleaved by two stacks and one reshape (free): no
+    zero-stuffed image, no convolution, no intermediate image once XLA fuses it."""
     h_axis, w_axis = spatial_axes(data_format)
+    nh, nw = _length(x, h_axis), _length(x, w_axis)
+
+    if fused:
+        # One expression of x: the height phases of the width phases of row slices. XLA fuses
+        # it into one loop writing the output; computing the width phases once instead made
+        # XLA write them out as two intermediate images (measured 1.3-1.6x slower at
+        # 8x512x512x3). Uncompiled, that would repeat the width pass: compute it once.
+        def width_phase(q):
+            return lambda rows: _up_phase(rows, w_axis, tx, q)
+
+        p00, p10, p01, p11 = (
+            _up_phase(x, h_axis, ty, p, width_phase(q)) for q in (0, 1) for p in (0, 1)
+        )
+    else:
+        even_w, odd_w = (_up_phase(x, w_axis, tx, q) for q in (0, 1))
+        p00, p10 = (_up_phase(even_w, h_axis, ty, p) for p in (0, 1))
+        p01, p11 = (_up_phase(odd_w, h_axis, ty, p) for p in (0, 1))
+    z = ops.stack(
+        [ops.stack([p00, p01], axis=w_axis + 1), ops.stack([p10, p11], axis=w_axis + 1)],
+        axis=h_axis + 1,
+    )
+    static = list(x.shape)
+    if isinstance(nh, int) and isinstance(nw, int) and None not in static:
+        shape = static
+    else:
+        dyn = ops.shape(x)
+        shape = [s if s is not None else dyn[k] for k, s in enumerate(static)]
+    shape[h_axis], shape[w_axis] = 2 * nh, 2 * nw
+    out = ops.reshape(z, shape)
     dw, dh = dstsize if dstsize is not None else (None, None)
-    y = _up_axis(x, w_axis, dw, -1, [kx[j] for j in range(5)], data_format)
-    return _up_axis(y, h_axis, dh, -2, [ky[j] for j in range(5)], data_format)
+    out = _fit_up(out, w_axis, nw, dw, -1)
+    return _fit_up(out, h_axis, nh, dh, -2)
+
+
+def _pyramid(x, kx, ky, spec, fused: bool = False):
+    """The whole step for ``spec = (up, dstsize, border, data_format, exact)``.
+
+    Float (``exact`` False): taps ``16 * kx``, ``16 * ky`` (the layer's weights; for the
+    standard taps the integers 1, 4, 6, 4, 1, exactly) and the sum scaled by ``1 / 256``
+    (down) or ``1 / 64`` (up) at the end, as OpenCV does. ``exact`` True: ``x`` is uint8, the
+    sums run in int32 with OpenCV's integer taps, then ``(s + 128) >> 8`` / ``(s + 32) >> 6``.
+    ``fused`` (set inside the XLA computation): ``PyrUp`` as one expression of ``x``.
+    """
+    up, dstsize, border, data_format, exact = spec
+    if exact:
+        x = ops.cast(x, "int32")
+        tx = ty = [1, 4, 6, 4, 1]
+    else:
+        tx = [kx[j] * 16.0 for j in range(5)]
+        ty = [ky[j] * 16.0 for j in range(5)]
+    if up:
+        s = _pyr_up(x, tx, ty, dstsize, data_format, fused)
+        if exact:
+            return ops.cast(ops.right_shift(s + 32, 6), "uint8")
+        return s * ops.cast(1.0 / 64.0, s.dtype)
+    s = _pyr_down(x, tx, ty, dstsize, border, data_format)
+    if exact:
+        return ops.cast(ops.right_shift(s + 128, 8), "uint8")
+    return s * ops.cast(1.0 / 256.0, s.dtype)
+
+
+@functools.cache
+def _compiled(backend_name: str, spec: tuple):
+    """:func:`_pyramid` for ``spec`` as one XLA computation (traced again per input shape)."""
+    fn = functools.partial(_pyramid, spec=spec, fused=True)
+    if backend_name == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, jit_compile=True, autograph=False)
+    if backend_name == "jax":
+        import jax
+
+        return jax.jit(fn)
+    return fn
+
+
+def _run(x, kx, ky, spec, method: str):
+    """:func:`_pyramid`, XLA-compiled when ``method`` is ``"stencil"`` and the height and width
+    are static (TensorFlow/JAX), else as plain ops (the same arithmetic, uncompiled)."""
+    h_axis, w_axis = spatial_axes(spec[3])
+    if method == "stencil" and None not in (x.shape[h_axis], x.shape[w_axis]):
+        name = backend.backend()
+        if name in ("tensorflow", "jax"):
+            return _compiled(name, spec)(x, kx, ky)
+    return _pyramid(x, kx, ky, spec)
 
 
 def _assert_sizes_tf(x, dstsize, data_format: str, up: bool):
@@ -356,6 +518,19 @@ class _Pyramid(FixedFilter):
             self._sizes(inputs.shape[h_axis], inputs.shape[w_axis])
         return super().call(inputs)
 
+    def _method(self, x) -> str:
+        """``"stencil"`` (XLA-compiled) or ``"conv"`` (plain ops, the same arithmetic), from the
+        shape the layer was built with (else ``x``'s): :func:`fixedfilters.ops.filter_method`,
+        so eager calls, tf.function, predict and an export with dynamic sizes all agree."""
+        built_shape = (self.get_build_config() or {}).get("input_shape")
+        return filter_method(built_shape or x, self.data_format)
+
+    def _filter(self, x):
+        kx = ops.cast(self.kernel_x, x.dtype)[0]
+        ky = ops.cast(self.kernel_y, x.dtype)[0]
+        spec = (self._up, self.dstsize, self.border, self.data_format, False)
+        return _run(x, kx, ky, spec, self._method(x))
+
     def get_config(self) -> dict:
         config = super().get_config()
         config.pop("border_value", None)
@@ -375,8 +550,9 @@ class PyrDown(_Pyramid):
     ``"replicate"`` and ``"wrap"``, the borders ``cv2.pyrDown`` accepts (not ``"constant"``).
     Correlation with ``outer(k, k)``, ``k = [1, 4, 6, 4, 1] / 16`` (symmetric: no flip
     question); the taps are the fixed weights ``kernel_x``/``kernel_y`` ``(1, 5)``. See the
-    module docstring for OpenCV's exact rules (reproduced). uint8 input is filtered as float32;
-    :func:`pyrdown_uint8` gives ``cv2.pyrDown``'s own uint8 bytes.
+    module docstring for OpenCV's exact rules (reproduced) and the method (shift-and-add on the
+    kept outputs only, XLA-compiled for static sizes). uint8 input is filtered as float32;
+    ``output_dtype="uint8"`` or :func:`pyrdown_uint8` give ``cv2.pyrDown``'s own uint8 bytes.
 
     Input ``(batch, H, W, C)``; output ``(batch, h, w, C)`` (channels first likewise), 1x1 -> 1x1.
 
@@ -389,12 +565,9 @@ class PyrDown(_Pyramid):
     _borders = PYRDOWN_BORDERS
 
     def _filter_exact(self, x, output_dtype: str):
-        return pyrdown_uint8(x, self.dstsize, border=self.border, data_format=self.data_format)
-
-    def _filter(self, x):
-        kx = ops.cast(self.kernel_x, x.dtype)[0]
-        ky = ops.cast(self.kernel_y, x.dtype)[0]
-        return _pyr_down(x, kx, ky, self.dstsize, self.border, self.data_format)
+        return _uint8_step(
+            x, (False, self.dstsize, self.border, self.data_format, True), self._method(x)
+        )
 
 
 @register_keras_serializable(package="fixedfilters")
@@ -407,8 +580,10 @@ class PyrUp(_Pyramid):
     ``dstsize`` otherwise). Border: only ``"reflect_101"`` (``cv2.BORDER_DEFAULT``), the one
     ``cv2.pyrUp`` accepts, applied to the zero-stuffed image as OpenCV does (so the last row and
     column see a replicated pixel). Correlation, taps the fixed weights ``kernel_x``/``kernel_y``
-    ``(1, 5)`` = ``[1, 4, 6, 4, 1] / 16``, used polyphase (no multiplication by the inserted
-    zeros). :func:`pyrup_uint8` gives ``cv2.pyrUp``'s own uint8 bytes.
+    ``(1, 5)`` = ``[1, 4, 6, 4, 1] / 16``, used polyphase: the four output phases computed from
+    the input by shift-and-add and interleaved (no zero-stuffed image, no convolution; see the
+    module docstring). ``output_dtype="uint8"`` or :func:`pyrup_uint8` give ``cv2.pyrUp``'s own
+    uint8 bytes.
 
     Input ``(batch, H, W, C)``; output ``(batch, h, w, C)`` (channels first likewise).
 
@@ -422,24 +597,35 @@ class PyrUp(_Pyramid):
     _up = True
 
     def _filter_exact(self, x, output_dtype: str):
-        return pyrup_uint8(x, self.dstsize, data_format=self.data_format)
-
-    def _filter(self, x):
-        kx = ops.cast(self.kernel_x, x.dtype)[0]
-        ky = ops.cast(self.kernel_y, x.dtype)[0]
-        return _pyr_up(x, kx, ky, self.dstsize, self.data_format)
+        return _uint8_step(
+            x, (True, self.dstsize, self.border, self.data_format, True), self._method(x)
+        )
 
 
 # -- OpenCV's integer results for uint8 ----------------------------------------------------------
-def _uint8_input(x, name: str):
+def _uint8_tensor(x, name: str):
     x = ops.convert_to_tensor(x)
     if backend.standardize_dtype(x.dtype) != "uint8":
         raise TypeError(f"{name} takes a uint8 image. Received: input dtype={x.dtype}")
-    return ops.cast(x, "float32")
+    return x
 
 
-def _integer_taps():
-    return [float(t) for t in (_TAPS * 16)]  # 1, 4, 6, 4, 1
+def _uint8_input(x, name: str):
+    """A uint8 tensor cast to float32 (TypeError naming ``name`` otherwise)."""
+    return ops.cast(_uint8_tensor(x, name), "float32")
+
+
+def _uint8_step(x, spec, method: str):
+    """OpenCV's uint8 result of the step ``spec`` (its ``exact`` flag set) for a uint8 ``x``."""
+    t = ops.convert_to_tensor(_TAPS, "float32")  # unused on the exact path (integer taps)
+    return _run(x, t, t, spec, method)
+
+
+def _exact_method(x, data_format: str) -> str:
+    h_axis, w_axis = spatial_axes(data_format)
+    if None in (x.shape[h_axis], x.shape[w_axis]):
+        return "conv"
+    return filter_method(x, data_format)
 
 
 def pyrdown_uint8(
@@ -452,9 +638,11 @@ def pyrdown_uint8(
     """``cv2.pyrDown(x, dstsize=dstsize, borderType=...)`` on uint8 images, byte for byte.
 
     OpenCV sums ``outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) * x`` in integers and returns
-    ``(sum + 128) >> 8``; here the sum runs in float32, where every partial sum is an integer
-    below 2**24 (exact), then the same rounding. ``x``: a uint8 ``(batch, H, W, C)`` tensor
-    (``(batch, C, H, W)`` channels first); returns uint8 of :class:`PyrDown`'s output shape.
+    ``(sum + 128) >> 8``; here the same sums run in int32 (exact in any order: at most
+    ``256 * 255``), then the same rounding. Computed like :class:`PyrDown` (the kept outputs
+    only, XLA-compiled for static sizes of at least ``STENCIL_MIN_ELEMENTS`` values).
+    ``x``: a uint8 ``(batch, H, W, C)`` tensor (``(batch, C, H, W)`` channels first); returns
+    uint8 of :class:`PyrDown`'s output shape.
 
     >>> import numpy as np
     >>> x = np.array([[[[1], [2]], [[2], [2]]]], "uint8")
@@ -464,19 +652,18 @@ def pyrdown_uint8(
     border = _check_border(border, PYRDOWN_BORDERS, "pyrdown_uint8")
     data_format = check_data_format(data_format)
     dstsize = _check_dstsize(dstsize)
-    xf = _uint8_input(x, "pyrdown_uint8")
-    _validate_static(xf, dstsize, data_format, up=False)
-    t = ops.convert_to_tensor(_integer_taps(), "float32")
-    s = _pyr_down(xf, t, t, dstsize, border, data_format)
-    return ops.cast(ops.floor((s + 128.0) / 256.0), "uint8")
+    x = _uint8_tensor(x, "pyrdown_uint8")
+    _validate_static(x, dstsize, data_format, up=False)
+    spec = (False, dstsize, border, data_format, True)
+    return _uint8_step(x, spec, _exact_method(x, data_format))
 
 
 def pyrup_uint8(x, dstsize: tuple[int, int] | None = None, *, data_format: str | None = None):
     """``cv2.pyrUp(x, dstsize=dstsize)`` on uint8 images, byte for byte.
 
     OpenCV sums the polyphase taps (``[1, 6, 1]`` and ``[4, 4]`` per axis) in integers and
-    returns ``(sum + 32) >> 6``; here the sum runs in float32 (integers below 2**24: exact),
-    then the same rounding. Shapes as :class:`PyrUp`.
+    returns ``(sum + 32) >> 6``; here the same sums run in int32 (exact: at most ``64 * 255``),
+    then the same rounding. Computed like :class:`PyrUp`; shapes as :class:`PyrUp`.
 
     >>> import numpy as np
     >>> pyrup_uint8(np.array([[[[0], [3]]]], "uint8")).numpy()[0, 0, :, 0].tolist()
@@ -484,11 +671,10 @@ def pyrup_uint8(x, dstsize: tuple[int, int] | None = None, *, data_format: str |
     """
     data_format = check_data_format(data_format)
     dstsize = _check_dstsize(dstsize)
-    xf = _uint8_input(x, "pyrup_uint8")
-    _validate_static(xf, dstsize, data_format, up=True)
-    t = ops.convert_to_tensor([v / 2.0 for v in _integer_taps()], "float32")
-    s = _pyr_up(xf, t, t, dstsize, data_format)  # taps doubled there: 1, 6, 1 and 4, 4
-    return ops.cast(ops.floor((s + 32.0) / 64.0), "uint8")
+    x = _uint8_tensor(x, "pyrup_uint8")
+    _validate_static(x, dstsize, data_format, up=True)
+    spec = (True, dstsize, "reflect_101", data_format, True)
+    return _uint8_step(x, spec, _exact_method(x, data_format))
 
 
 def _validate_static(x, dstsize, data_format: str, up: bool) -> None:
