@@ -5,19 +5,30 @@ Weights: ``kernel_x`` ``(1, kw)`` and ``kernel_y`` ``(1, kh)``, all ones (the ro
 of OpenCV's box filter); ``normalize`` is the configuration ``scale = 1 / (kw * kh)``, applied
 after the sums, as OpenCV does.
 
-Cost does not grow with the kernel area. With a static height and width (TensorFlow or JAX) the
-layer runs one XLA-compiled computation: the border strips, then along each axis a window sum
-by doubling (sums of 2, 4, 8, ... neighbours, combined by the binary digits of the size):
-``floor(log2 k) + popcount(k) - 1`` additions per pixel and axis (3x3: 2, 31x31: 8) and no
-running sum, so no cancellation error and a NaN or inf stays inside the windows that contain it.
-Inputs of unknown height or width (a graph with ``None`` sizes), and small images, run
-:func:`fixedfilters.ops.sep_filter`'s depthwise path with the weights (there the cost is
-``kw + kh`` per pixel). The two paths differ by float rounding only (within the registry
-tolerance); a layer picks its path once, from the shape it was built with.
+How it runs. With a static height and width (TensorFlow or JAX) and at least
+:data:`fixedfilters.ops.STENCIL_MIN_ELEMENTS` values per image, the layer runs two XLA
+computations: the height pass (on the ``(B, H, W * C)`` view, long contiguous rows), then the
+width pass (which also applies the scale). They are separate computations on purpose: fused into
+one, XLA recomputes each height sum for every width tap, so the cost was ``kh * kw`` a pixel
+(the previous version, sums by doubling in one computation: 70 ms at 3x3 and 900 ms at 61x61 on
+8x512x512x3, where ``cv2.boxFilter`` takes 6-14 ms). Along each axis a window of ``k <=
+DIRECT_MAX`` (16) is ``k`` shifted slices summed in one fused pass; a longer one takes two
+passes: sums of ``g = ceil(sqrt(k))`` neighbours (and of the ``r = k mod g`` left over), then
+``out[i] = G[i] + G[i + g] + ... + G[i + (q - 1) g] + R[i + q g]`` (``k = q g + r``). Borders
+come from thin strips gathered through the index map and concatenated around the interior (no
+padded copy). So the cost is ``kw + kh`` additions a pixel up to 16x16 and about ``2 (sqrt(kw) +
+sqrt(kh))`` beyond, never ``kw * kh``; it is not constant in ``k`` (see the README's speed
+section for what that costs against OpenCV). There is no running sum: no cancellation error, and
+a NaN or inf stays inside the windows that contain it. The float32 sums differ from OpenCV's
+double-precision ones by float32 rounding (a few ulps of the window sum). Inputs of unknown
+height or width (a graph with ``None`` sizes), and small images, run
+:func:`fixedfilters.ops.sep_filter`'s depthwise path with the weights (``kw + kh`` per pixel).
+The paths differ by float rounding only (within the registry tolerance); a layer picks its path
+once, from the shape it was built with.
 
 OpenCV's float box filter sums in double with running sums, so a NaN or inf pixel spreads down
-the rest of its columns (and, for sizes >= 7, along its rows) in ``cv2.boxFilter``'s output;
-here it reaches exactly the windows that contain it.
+the rest of its columns (and, for widths other than 3 and 5, along the rest of its row) in
+``cv2.boxFilter``'s output; here it reaches exactly the windows that contain it.
 """
 
 from __future__ import annotations
@@ -39,7 +50,7 @@ from fixedfilters.structuring import check_anchor
 __all__ = ["BoxFilter", "Blur", "box_uint8"]
 
 
-DIRECT_MAX = 32
+DIRECT_MAX = 16
 """Longest window summed directly (``k`` shifted slices in one fused pass); longer windows take
 two passes (sums of ``g = ceil(sqrt(k))`` neighbours, then ``k // g`` of those, strided)."""
 
@@ -173,7 +184,12 @@ def _box_stencil(x, factor, ksize, anchor, border, border_value, data_format, fi
     # channels innermost: channels-first input is viewed as (B * C, H, W, 1) planes
     z = x if data_format == "channels_last" else ops.reshape(x, (-1, shape[2], shape[3], 1))
     factor = ops.cast(factor, "float32")
-    y = _axis_pass(z, factor, (1, kh, ay, border, float(border_value), "none"))
+    n, h, w, c = (-1 if d is None else int(d) for d in z.shape)
+    # the height pass on (B, H, W * C): long contiguous rows, so XLA vectorizes it
+    y = _axis_pass(
+        ops.reshape(z, (n, h, w * c)), factor, (1, kh, ay, border, float(border_value), "none")
+    )
+    y = ops.reshape(y, (n, h, w, c))
     # a constant border around the column sums is value * kh (the corners)
     w_value = float(border_value) * kh if border == "constant" else 0.0
     out = _axis_pass(y, factor, (2, kw, ax, border, w_value, finish))
@@ -190,8 +206,9 @@ class BoxFilter(SeparableFilter):
     default the centre ``(kw // 2, kh // 2)``; -1 in an entry means the centre, as in OpenCV.
     ``normalize=True`` divides by ``kw * kh`` (the mean). Correlation (a box is symmetric up to
     the anchor), border ``"reflect_101"`` by default (any of :data:`fixedfilters.BORDERS`).
-    Weights ``kernel_x``/``kernel_y`` of ones; the cost does not grow with the box area (see the
-    module docstring). For uint8 images, :func:`box_uint8` gives OpenCV's own bytes.
+    Weights ``kernel_x``/``kernel_y`` of ones; the cost does not grow with the box area: two
+    passes, ``kw + kh`` additions a pixel up to 16x16, about ``2 (sqrt(kw) + sqrt(kh))`` beyond
+    (see the module docstring). For uint8 images, :func:`box_uint8` gives OpenCV's own bytes.
 
     Input ``(batch, H, W, C)``; output of the same shape (channels first likewise).
 
