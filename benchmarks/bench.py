@@ -207,6 +207,7 @@ ROWS: list[Row] = [
         "BoxFilter",
         lambda: _g("BoxFilter")(61),
         lambda p: cv2.boxFilter(p, -1, (61, 61)),
+        peer=None,  # a 61x61 DepthwiseConv2D takes seconds a call
     ),
     Row(
         "BoxFilter 5x5 uint8 out",
