@@ -196,6 +196,27 @@ ROWS: list[Row] = [
         lambda: _g("BoxFilter")(31),
         lambda p: cv2.boxFilter(p, -1, (31, 31)),
     ),
+    Row(
+        "BoxFilter 3x3",
+        "BoxFilter",
+        lambda: _g("BoxFilter")(3),
+        lambda p: cv2.boxFilter(p, -1, (3, 3)),
+    ),
+    Row(
+        "BoxFilter 61x61",
+        "BoxFilter",
+        lambda: _g("BoxFilter")(61),
+        lambda p: cv2.boxFilter(p, -1, (61, 61)),
+        peer=None,  # a 61x61 DepthwiseConv2D takes seconds a call
+    ),
+    Row(
+        "BoxFilter 5x5 uint8 out",
+        "BoxFilter",
+        lambda: _g("BoxFilter")(5, output_dtype="uint8"),
+        lambda p: cv2.boxFilter(p, -1, (5, 5)),
+        dtype="uint8",
+        peer=None,
+    ),
     Row("Blur 5x5", "Blur", lambda: _g("Blur")(5), lambda p: cv2.blur(p, (5, 5))),
     Row(
         "Gabor 7x7",

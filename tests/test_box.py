@@ -129,3 +129,46 @@ def test_output_dtype_uint8_is_opencvs_bytes(ksize, normalize):
     size = ksize if isinstance(ksize, tuple) else (ksize, ksize)
     want = np.stack([cv2.boxFilter(im, -1, size, normalize=normalize) for im in x])
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    "border, size, ksize, anchor",
+    [
+        ("reflect", (50, 45), (37, 18), (3, 17)),
+        ("constant", (20, 21), (33, 40), None),
+        ("wrap", (40, 30), (17, 20), (16, 0)),
+    ],
+)
+def test_long_windows_borders_anchors_small_sizes(border, size, ksize, anchor, rng):
+    """Windows longer than DIRECT_MAX (the two-pass sums), off-centre anchors, an image smaller
+    than the box, a constant border value, channels first and uint8, against cv2 on the image
+    padded by cv2.copyMakeBorder (wrap: numpy.pad)."""
+    assert box_module.DIRECT_MAX < 17
+    value = 7.0 if border == "constant" else 0.0
+    (h, w), (kw, kh) = size, ksize
+    ax, ay = anchor or (kw // 2, kh // 2)
+    x = rng.uniform(-50, 255, (1, h, w, 3)).astype(np.float32)
+    layer = ff.BoxFilter(ksize, normalize=False, anchor=anchor, border=border, border_value=value)
+    got = np.asarray(layer(x))[0]
+    pads = ((ay, kh - 1 - ay), (ax, kw - 1 - ax), (0, 0))
+    if border == "wrap":
+        padded = np.pad(x[0], pads, mode="wrap")
+    else:
+        padded = cv2.copyMakeBorder(x[0], *pads[0], *pads[1], CV_BORDER[border], value=[value] * 3)
+    want = cv2.boxFilter(padded, cv2.CV_32F, ksize, anchor=(0, 0), normalize=False)[:h, :w]
+    tol = 1e-5 * kw * kh * 255
+    assert np.max(np.abs(got - want)) <= tol
+    if border == "wrap":
+        first = ff.BoxFilter(
+            ksize, normalize=False, anchor=anchor, border=border, data_format="channels_first"
+        )
+        got_cf = np.asarray(first(np.ascontiguousarray(x.transpose(0, 3, 1, 2))))[0]
+        assert np.max(np.abs(got_cf.transpose(1, 2, 0) - want)) <= tol
+    else:
+        bytes_in = rng.integers(0, 256, (1, h, w, 3)).astype(np.uint8)
+        padded8 = cv2.copyMakeBorder(
+            bytes_in[0], *pads[0], *pads[1], CV_BORDER[border], value=[int(value)] * 3
+        )
+        want8 = cv2.boxFilter(padded8, -1, ksize, anchor=(0, 0))[:h, :w]
+        got8 = ff.box_uint8(bytes_in, ksize, anchor=anchor, border=border, border_value=int(value))
+        np.testing.assert_array_equal(np.asarray(got8)[0], want8)

@@ -5,19 +5,30 @@ Weights: ``kernel_x`` ``(1, kw)`` and ``kernel_y`` ``(1, kh)``, all ones (the ro
 of OpenCV's box filter); ``normalize`` is the configuration ``scale = 1 / (kw * kh)``, applied
 after the sums, as OpenCV does.
 
-Cost does not grow with the kernel area. With a static height and width (TensorFlow or JAX) the
-layer runs one XLA-compiled computation: the border strips, then along each axis a window sum
-by doubling (sums of 2, 4, 8, ... neighbours, combined by the binary digits of the size):
-``floor(log2 k) + popcount(k) - 1`` additions per pixel and axis (3x3: 2, 31x31: 8) and no
-running sum, so no cancellation error and a NaN or inf stays inside the windows that contain it.
-Inputs of unknown height or width (a graph with ``None`` sizes), and small images, run
-:func:`fixedfilters.ops.sep_filter`'s depthwise path with the weights (there the cost is
-``kw + kh`` per pixel). The two paths differ by float rounding only (within the registry
-tolerance); a layer picks its path once, from the shape it was built with.
+How it runs. With a static height and width (TensorFlow or JAX) and at least
+:data:`fixedfilters.ops.STENCIL_MIN_ELEMENTS` values per image, the layer runs two XLA
+computations: the height pass (on the ``(B, H, W * C)`` view, long contiguous rows), then the
+width pass (which also applies the scale). They are separate computations on purpose: fused into
+one, XLA recomputes each height sum for every width tap, so the cost was ``kh * kw`` a pixel
+(the previous version, sums by doubling in one computation: 70 ms at 3x3 and 900 ms at 61x61 on
+8x512x512x3, where ``cv2.boxFilter`` takes 6-14 ms). Along each axis a window of ``k <=
+DIRECT_MAX`` (16) is ``k`` shifted slices summed in one fused pass; a longer one takes two
+passes: sums of ``g = ceil(sqrt(k))`` neighbours (and of the ``r = k mod g`` left over), then
+``out[i] = G[i] + G[i + g] + ... + G[i + (q - 1) g] + R[i + q g]`` (``k = q g + r``). Borders
+come from thin strips gathered through the index map and concatenated around the interior (no
+padded copy). So the cost is ``kw + kh`` additions a pixel up to 16x16 and about ``2 (sqrt(kw) +
+sqrt(kh))`` beyond, never ``kw * kh``; it is not constant in ``k`` (see the README's speed
+section for what that costs against OpenCV). There is no running sum: no cancellation error, and
+a NaN or inf stays inside the windows that contain it. The float32 sums differ from OpenCV's
+double-precision ones by float32 rounding (a few ulps of the window sum). Inputs of unknown
+height or width (a graph with ``None`` sizes), and small images, run
+:func:`fixedfilters.ops.sep_filter`'s depthwise path with the weights (``kw + kh`` per pixel).
+The paths differ by float rounding only (within the registry tolerance); a layer picks its path
+once, from the shape it was built with.
 
 OpenCV's float box filter sums in double with running sums, so a NaN or inf pixel spreads down
-the rest of its columns (and, for sizes >= 7, along its rows) in ``cv2.boxFilter``'s output;
-here it reaches exactly the windows that contain it.
+the rest of its columns (and, for widths other than 3 and 5, along the rest of its row) in
+``cv2.boxFilter``'s output; here it reaches exactly the windows that contain it.
 """
 
 from __future__ import annotations
@@ -30,60 +41,122 @@ from keras import ops
 from keras.saving import register_keras_serializable
 
 from fixedfilters import kernels
-from fixedfilters.borders import normalize_border
+from fixedfilters.borders import border_index, normalize_border
 from fixedfilters.layers.base import check_data_format
 from fixedfilters.layers.filters import SeparableFilter
-from fixedfilters.ops import filter_method, pad_axis, sep_filter, spatial_axes
+from fixedfilters.ops import _slice, _strip, filter_method, sep_filter
 from fixedfilters.structuring import check_anchor
 
 __all__ = ["BoxFilter", "Blur", "box_uint8"]
 
 
-def _window_sum(x, axis: int, k: int, n: int):
-    """``out[i] = x[i] + ... + x[i + k - 1]`` for ``i < n`` (``x`` has ``n + k - 1`` entries
-    along ``axis``), by doubling: ``s_2m[i] = s_m[i] + s_m[i + m]``."""
-
-    def cut(z, start, stop):
-        index = [slice(None)] * len(z.shape)
-        index[axis] = slice(start, stop)
-        return z[tuple(index)]
-
-    out, offset, s, m, bits = None, 0, x, 1, k
-    while True:
-        if bits & 1:
-            piece = cut(s, offset, offset + n)
-            out = piece if out is None else out + piece
-            offset += m
-        bits >>= 1
-        if not bits:
-            return out
-        length = int(s.shape[axis])
-        s = cut(s, 0, length - m) + cut(s, m, length)
-        m *= 2
+DIRECT_MAX = 16
+"""Longest window summed directly (``k`` shifted slices in one fused pass); longer windows take
+two passes (sums of ``g = ceil(sqrt(k))`` neighbours, then ``k // g`` of those, strided)."""
 
 
-def _box_sums(x, ksize, anchor, border, border_value, data_format):
-    """The un-normalized box sums of ``x`` (static height and width), any border."""
-    h_axis, w_axis = spatial_axes(data_format)
-    (kw, kh), (ax, ay) = ksize, anchor
-    n_h, n_w = int(x.shape[h_axis]), int(x.shape[w_axis])
-    xp = pad_axis(x, h_axis, ay, kh - 1 - ay, border, border_value)
-    y = _window_sum(xp, h_axis, kh, n_h)
-    if border == "constant" and border_value != 0.0:
-        # the corners: the column sums of a constant border are value * kh
-        yp = pad_axis(y, w_axis, ax, kw - 1 - ax, border, border_value * kh)
+def _valid_sums(z, axis: int, k: int):
+    """``out[i] = z[i] + ... + z[i + k - 1]`` along ``axis`` (``k - 1`` shorter than ``z``)."""
+    m = int(z.shape[axis]) - k + 1
+    out = None
+    for j in range(k):
+        term = _slice(z, axis, j, j + m)
+        out = term if out is None else out + term
+    return out
+
+
+def _line_sums(z, axis: int, g: int, before: int, after: int, border: str, value: float):
+    """Sums of ``g`` neighbours at every start of the bordered axis (``before``/``after``
+    border entries around ``z``): length ``n + before + after - g + 1``.
+
+    No padded copy: the interior reads ``z``, the ends read thin strips gathered through the
+    index map (:func:`fixedfilters.ops._strip`), concatenated along ``axis`` (fused by XLA).
+    """
+    n = int(z.shape[axis])
+    total = n + before + after
+    if before == 0 and after == 0:
+        return _valid_sums(z, axis, g)
+    idx = border_index(n, before, after, border).astype("int32")
+
+    def strip(p0, p1):
+        piece = _strip(z, axis, idx, p0, p1, n, before, after, border, value)
+        return _valid_sums(piece, axis, g)
+
+    if n < g:
+        return strip(0, total)
+    parts = [strip(0, before + g - 1)] if before else []
+    parts.append(_valid_sums(z, axis, g))
+    if after:
+        parts.append(strip(before + n - g + 1, total))
+    return ops.concatenate(parts, axis=axis) if len(parts) > 1 else parts[0]
+
+
+def _finish(s, factor, finish):
+    """The box sums ``s`` to the output: ``* factor`` (float), or OpenCV's uint8 rounding."""
+    if finish is None:
+        return s * ops.cast(factor, s.dtype)
+    _, normalize, area = finish
+    if not normalize or area == 1:  # OpenCV: no scale for a 1x1 box
+        out = ops.minimum(s, 255.0)
+    elif area <= 256:
+        mul, delta = _divisor_constants(area)
+        a = ops.cast(s, "int32") + delta  # < 2**17
+        # ((a * mul) >> 23) without int32 overflow: mul = hi * 2**12 + lo
+        hi = a * (mul >> 12)
+        lo = a * (mul & 0xFFF)
+        out = ops.right_shift(hi + ops.right_shift(lo, 12), 11)
     else:
-        yp = pad_axis(y, w_axis, ax, kw - 1 - ax, border, border_value)
-    return _window_sum(yp, w_axis, kw, n_w)
+        out = ops.round(s * np.float32(1.0 / area))  # ties to even, like v_round
+    return ops.cast(ops.clip(out, 0, 255), "uint8")
 
 
-def _box_scaled(x, factor, spec):
-    return _box_sums(x, *spec) * ops.cast(factor, x.dtype)
+def _direct_pass(z, factor, spec):
+    """One axis in one fused pass: window sums of ``k <= DIRECT_MAX`` shifted slices."""
+    axis, k, before, border, value, finish = spec
+    s = _line_sums(z, axis, k, before, k - 1 - before, border, value)
+    return s if finish == "none" else _finish(s, factor, finish)
+
+
+def _block_pass(z, spec):
+    """First pass of a long window: sums of ``g`` and of ``r`` neighbours (``k = q g + r``)."""
+    axis, k, before, border, value, _ = spec
+    g = _block(k)
+    q, r = divmod(k, g)
+    after = k - 1 - before
+    sums_g = _line_sums(z, axis, g, before, after, border, value)
+    sums_r = _line_sums(z, axis, r, before, after, border, value) if r else sums_g
+    return sums_g, sums_r
+
+
+def _combine_pass(sums_g, sums_r, factor, spec):
+    """Second pass: ``out[i] = sum_m G[i + m g] + R[i + q g]`` (``q + 1`` reads a pixel)."""
+    axis, k, _, _, _, finish = spec
+    g = _block(k)
+    q, r = divmod(k, g)
+    n = int(sums_g.shape[axis]) - k + g
+    s = None
+    for m in range(q):
+        term = _slice(sums_g, axis, m * g, m * g + n)
+        s = term if s is None else s + term
+    if r:
+        s = s + _slice(sums_r, axis, q * g, q * g + n)
+    return s if finish == "none" else _finish(s, factor, finish)
+
+
+def _block(k: int) -> int:
+    return int(np.ceil(np.sqrt(k)))
 
 
 @functools.cache
-def _compiled_box(backend: str, spec: tuple):
-    fn = functools.partial(_box_scaled, spec=spec)
+def _compiled(backend: str, name: str, spec: tuple):
+    """One pass (``name``) for ``spec``, as its own XLA computation (traced per input shape).
+
+    The passes are separate computations on purpose: XLA would fuse the height pass into the
+    width pass and recompute each height sum for every width tap (cost ``kh * kw``).
+    """
+    fn = functools.partial(
+        {"direct": _direct_pass, "block": _block_pass, "combine": _combine_pass}[name], spec=spec
+    )
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -93,6 +166,34 @@ def _compiled_box(backend: str, spec: tuple):
 
         return jax.jit(fn)
     return fn
+
+
+def _axis_pass(z, factor, spec):
+    backend = keras.backend.backend()
+    if spec[1] <= DIRECT_MAX:
+        return _compiled(backend, "direct", spec)(z, factor)
+    sums_g, sums_r = _compiled(backend, "block", spec)(z)
+    return _compiled(backend, "combine", spec)(sums_g, sums_r, factor)
+
+
+def _box_stencil(x, factor, ksize, anchor, border, border_value, data_format, finish=None):
+    """The box filter of ``x`` (static height and width): the height pass, then the width pass
+    (``finish``: ``None`` to scale by ``factor``, or ``("uint8", normalize, area)``)."""
+    (kw, kh), (ax, ay) = ksize, anchor
+    shape = tuple(x.shape)
+    # channels innermost: channels-first input is viewed as (B * C, H, W, 1) planes
+    z = x if data_format == "channels_last" else ops.reshape(x, (-1, shape[2], shape[3], 1))
+    factor = ops.cast(factor, "float32")
+    n, h, w, c = (-1 if d is None else int(d) for d in z.shape)
+    # the height pass on (B, H, W * C): long contiguous rows, so XLA vectorizes it
+    y = _axis_pass(
+        ops.reshape(z, (n, h, w * c)), factor, (1, kh, ay, border, float(border_value), "none")
+    )
+    y = ops.reshape(y, (n, h, w, c))
+    # a constant border around the column sums is value * kh (the corners)
+    w_value = float(border_value) * kh if border == "constant" else 0.0
+    out = _axis_pass(y, factor, (2, kw, ax, border, w_value, finish))
+    return ops.reshape(out, shape)
 
 
 @register_keras_serializable(package="fixedfilters")
@@ -105,8 +206,9 @@ class BoxFilter(SeparableFilter):
     default the centre ``(kw // 2, kh // 2)``; -1 in an entry means the centre, as in OpenCV.
     ``normalize=True`` divides by ``kw * kh`` (the mean). Correlation (a box is symmetric up to
     the anchor), border ``"reflect_101"`` by default (any of :data:`fixedfilters.BORDERS`).
-    Weights ``kernel_x``/``kernel_y`` of ones; the cost does not grow with the box area (see the
-    module docstring). For uint8 images, :func:`box_uint8` gives OpenCV's own bytes.
+    Weights ``kernel_x``/``kernel_y`` of ones; the cost does not grow with the box area: two
+    passes, ``kw + kh`` additions a pixel up to 16x16, about ``2 (sqrt(kw) + sqrt(kh))`` beyond
+    (see the module docstring). For uint8 images, :func:`box_uint8` gives OpenCV's own bytes.
 
     Input ``(batch, H, W, C)``; output of the same shape (channels first likewise).
 
@@ -144,8 +246,9 @@ class BoxFilter(SeparableFilter):
         if self._ff_method(x) == "stencil":
             # the uniform tap value comes from the weights (all ones as built)
             factor = self.kernel_x[0, 0] * self.kernel_y[0, 0] * self.scale
-            spec = ((kw, kh), self.anchor, self.border, self.border_value, self.data_format)
-            return _compiled_box(keras.backend.backend(), spec)(x, factor)
+            return _box_stencil(
+                x, factor, (kw, kh), self.anchor, self.border, self.border_value, self.data_format
+            )
         return sep_filter(
             x,
             self.kernel_x,
@@ -279,6 +382,11 @@ def box_uint8(
             f"Received: ksize={ksize!r}"
         )
     xf = _uint8_input(x, "box_uint8")
+    area = kw * kh
+    finish = ("uint8", normalize, area)
+    if None not in tuple(xf.shape) and filter_method(xf, data_format) == "stencil":
+        # float32 sums of bytes are exact integers in any order (below 2**24)
+        return _box_stencil(xf, 1.0, (kw, kh), anchor, border, value, data_format, finish)
     ones_x = ops.ones((1, kw), "float32")
     ones_y = ops.ones((1, kh), "float32")
     s = sep_filter(
@@ -289,19 +397,6 @@ def box_uint8(
         border_value=value,
         anchor=anchor,
         data_format=data_format,
-        method="conv" if None in tuple(xf.shape) else filter_method(xf, data_format),
+        method="conv",
     )
-    area = kw * kh
-    if not normalize or area == 1:  # OpenCV: no scale for a 1x1 box
-        out = ops.minimum(s, 255.0)
-    elif area <= 256:
-        mul, delta = _divisor_constants(area)
-        a = ops.cast(s, "int32") + delta  # < 2**17
-        # ((a * mul) >> 23) without int32 overflow: mul = hi * 2**12 + lo
-        hi = a * (mul >> 12)
-        lo = a * (mul & 0xFFF)
-        out = ops.right_shift(hi + ops.right_shift(lo, 12), 11)
-    else:
-        scale = np.float32(1.0 / area)
-        out = ops.round(s * ops.cast(scale, "float32"))  # ties to even, like v_round
-    return ops.cast(ops.clip(out, 0, 255), "uint8")
+    return _finish(s, 1.0, finish)
