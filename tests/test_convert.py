@@ -187,9 +187,10 @@ _JAX_SCRIPT = textwrap.dedent(
     import sys, numpy as np, cv2, jax
     sys.path.insert(0, sys.argv[1])
     from fixedfilters.layers.convert import convert_scale_abs, convert_scale_abs_method
-    from tests.test_convert import PAIRS, _images, _cv, _near_ties
+    from tests.test_convert import _images, _cv, _near_ties
     rng = np.random.default_rng(7)
-    cases = [(d, a, b) for d in ("uint8", "int16", "float32") for a, b in PAIRS]
+    pairs = [(1.0, 0.0), (0.5, 3.0), (0.1, 0.0), (0.1, 0.3), (-0.25, 7.5), (3.0, -2.0)]
+    cases = [(d, a, b) for d in ("int16", "float32") for a, b in pairs]  # each arithmetic
     for x64 in (False, True):
         jax.config.update("jax_enable_x64", x64)
         for dtype, a, b in cases:
@@ -203,6 +204,21 @@ _JAX_SCRIPT = textwrap.dedent(
                 assert (got == want).all(), (x64, dtype, a, b)
             else:  # float32 only: off by one on near-ties at most (documented)
                 assert np.abs(got.astype(int) - want).max() <= 1, (dtype, a, b)
+    # Filter2D's compiled float pass (tests/test_gabor.py on TensorFlow), here on JAX
+    import fixedfilters as ff
+    from fixedfilters.layers.filters import _merged_direct_applies
+    k = cv2.getGaborKernel((7, 7), 2.0, 0.5, 6.0, 0.5, 0.0, ktype=cv2.CV_64F)
+    tol = 1e-5 * np.abs(k).sum() * 255
+    img = rng.uniform(0, 255, (2, 20, 24, 3)).astype(np.float32)
+    assert _merged_direct_applies(img, k, "channels_last")
+    for border, code in [("reflect_101", 4), ("reflect", 2), ("replicate", 1), ("constant", 0)]:
+        got = np.asarray(ff.Gabor(7, 2.0, 0.5, 6.0, 0.5, 0.0, border=border)(img))
+        want = np.stack([cv2.filter2D(im, cv2.CV_32F, k, borderType=code) for im in img])
+        assert np.abs(got - want).max() <= tol, border
+    first = np.ascontiguousarray(np.transpose(img, (0, 3, 1, 2)))
+    got = np.asarray(ff.Gabor(7, 2.0, 0.5, 6.0, 0.5, 0.0, data_format="channels_first")(first))
+    want = np.stack([cv2.filter2D(im, cv2.CV_32F, k) for im in img])
+    assert np.abs(np.transpose(got, (0, 2, 3, 1)) - want).max() <= tol
     print("JAX-OK")
     """
 )
@@ -210,6 +226,8 @@ _JAX_SCRIPT = textwrap.dedent(
 
 @pytest.mark.skipif(keras.backend.backend() == "jax", reason="this run already is JAX")
 def test_same_bytes_on_jax_with_and_without_x64():
+    """ConvertScaleAbs on JAX (x64 off and on) and, in the same process, Filter2D's compiled
+    float pass (Gabor 7x7, every border, channels first) against cv2."""
     pytest.importorskip("jax")
     env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
     env.update(KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3", JAX_PLATFORMS="cpu")
