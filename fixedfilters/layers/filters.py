@@ -26,25 +26,14 @@ its float result. Which combinations exist is OpenCV's own table (checked agains
 
 from __future__ import annotations
 
-import functools
-
-import keras
 import numpy as np
 from keras import ops
 from keras.saving import register_keras_serializable
 
 from fixedfilters import kernels
-from fixedfilters.borders import border_index, constant_mask, normalize_border
 from fixedfilters.exact import filter2d_f32, fma_f32, saturate_cast
 from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_real
-from fixedfilters.ops import (
-    CORRELATE2D_STENCIL_MAX_TAPS,
-    _split,
-    correlate2d,
-    filter_method,
-    sep_filter,
-    spatial_axes,
-)
+from fixedfilters.ops import correlate2d, filter_method, sep_filter
 
 _ALL_OUT = ("uint8", "int16", "uint16", "float32", "float64")
 # cv2.Sobel / cv2.Scharr / cv2.Laplacian(ksize >= 5): input depth -> accepted ddepth
@@ -621,6 +610,10 @@ class Filter2D(FixedFilter):
 def _merged_direct_applies(x, kernel, data_format: str) -> bool:
     """Whether :func:`merged_direct_2d` takes ``x``: TensorFlow or JAX, static height, width
     and channels, at most ``CORRELATE2D_STENCIL_MAX_TAPS`` taps."""
+    import keras
+
+    from fixedfilters.ops import CORRELATE2D_STENCIL_MAX_TAPS, spatial_axes
+
     kh, kw = int(kernel.shape[0]), int(kernel.shape[1])
     if keras.backend.backend() not in ("tensorflow", "jax") or len(x.shape) != 4:
         return False
@@ -652,6 +645,11 @@ def _barrier(backend: str):
 
 
 def _merged_direct(x, kernel, spec):
+    import keras
+
+    from fixedfilters.borders import border_index, constant_mask
+    from fixedfilters.ops import _split
+
     border, value, (ax, ay), data_format = spec
     shape = tuple(x.shape)
     # channels innermost and merged with the width: (N, H, W * C), a free reshape; channels-
@@ -697,9 +695,22 @@ def _merged_direct(x, kernel, spec):
     return ops.reshape(out, (-1,) + shape[1:])
 
 
-@functools.cache
 def _compiled_merged(backend: str, spec: tuple):
-    fn = functools.partial(_merged_direct, spec=spec)
+    """:func:`_merged_direct` for ``spec``, compiled once (traced again per input shape)."""
+    import functools
+
+    key = (backend, spec)
+    if key not in _COMPILED_MERGED:
+        _COMPILED_MERGED[key] = _compile_merged(
+            backend, functools.partial(_merged_direct, spec=spec)
+        )
+    return _COMPILED_MERGED[key]
+
+
+_COMPILED_MERGED: dict = {}
+
+
+def _compile_merged(backend: str, fn):
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -735,6 +746,10 @@ def merged_direct_2d(
     adds cost more than the saved products, since XLA fuses each product and its add into one
     FMA), and row partial sums then column shifts (4.7x).
     """
+    import keras
+
+    from fixedfilters.borders import normalize_border
+
     border = normalize_border(border)
     spec = (border, float(border_value), (int(anchor[0]), int(anchor[1])), data_format)
     backend = keras.backend.backend()
