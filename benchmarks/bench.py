@@ -226,6 +226,14 @@ ROWS: list[Row] = [
             p, cv2.CV_32F, cv2.getGaborKernel((7, 7), 2.0, 0.5, 6.0, 0.5, 0.0, ktype=cv2.CV_64F)
         ),
     ),
+    Row(
+        "Gabor 5x5",
+        "Gabor",
+        lambda: _g("Gabor")(5, 1.5, 0.5, 4.0, 0.5, 0.0),
+        lambda p: cv2.filter2D(
+            p, cv2.CV_32F, cv2.getGaborKernel((5, 5), 1.5, 0.5, 4.0, 0.5, 0.0, ktype=cv2.CV_64F)
+        ),
+    ),
     Row("PyrDown", "PyrDown", lambda: _g("PyrDown")(), cv2.pyrDown, peer=None),
     Row("PyrUp", "PyrUp", lambda: _g("PyrUp")(), cv2.pyrUp, peer=None),
     Row(
@@ -294,6 +302,21 @@ ROWS: list[Row] = [
         "ConvertScaleAbs",
         lambda: _g("ConvertScaleAbs")(0.5, 3.0),
         lambda p: cv2.convertScaleAbs(p, alpha=0.5, beta=3.0),
+        peer=None,
+    ),
+    Row(
+        "ConvertScaleAbs alpha 0.1 beta 0.3 (fma emulated)",
+        "ConvertScaleAbs",
+        lambda: _g("ConvertScaleAbs")(0.1, 0.3),
+        lambda p: cv2.convertScaleAbs(p, alpha=0.1, beta=0.3),
+        peer=None,
+    ),
+    Row(
+        "ConvertScaleAbs (int16)",
+        "ConvertScaleAbs",
+        lambda: _g("ConvertScaleAbs")(),
+        cv2.convertScaleAbs,
+        dtype="int16",
         peer=None,
     ),
     Row(

@@ -1,15 +1,161 @@
-"""``ConvertScaleAbs``: ``cv2.convertScaleAbs`` as a fixed layer (uint8 out, OpenCV's bytes)."""
+"""``ConvertScaleAbs``: ``cv2.convertScaleAbs`` as a fixed layer (uint8 out, OpenCV's bytes).
+
+How it stays exact and fast
+---------------------------
+OpenCV computes ``saturate_cast<uchar>(|fma(float(x), (float)alpha, (float)beta)|)``: one
+float32 fused multiply-add (a single rounding), the absolute value, rounding half to even,
+clamping to 0..255 (NaN gives 255). :func:`convert_scale_abs` picks one of three arithmetics,
+from ``alpha``, ``beta`` and the input dtype only (never from the values):
+
+``"int"``
+    Integer inputs of at most 16 bits (and bool, int32) with ``alpha == 1`` and ``beta == 0``:
+    ``min(|x|, 255)`` in int32, no float at all (``|x| <= 2**31`` is exact in float32's
+    rounding only up to 2**24, but every value from 255 up saturates to 255 either way).
+``"f32"``
+    Plain float32 ``x * alpha + beta`` (two roundings), used only where it provably equals the
+    single-rounding ``fma``:
+
+    * ``beta == 0``: ``fma(X, A, 0) = fl(X * A + 0) = fl(X * A)``, the rounded product itself
+      (for every input, infinities and NaN included; ``-0`` vanishes in the absolute value).
+    * ``|alpha|`` a power of two (1 included) or 0: ``X * A`` is exact unless it overflows or
+      leaves the normal range. Overflow: ``|X * A| >= 2**128`` and ``|beta| < 2**128`` give
+      ``|x * A + B| >= 2**104``, 255 with either arithmetic. Below the normal range the product
+      errs by less than ``2**-150``; then ``|B| >= 0.24`` makes both results round to ``B``
+      (the error is far below half an ulp of ``B``, ``2**-27``), and ``|B| < 0.24`` makes
+      ``|X * A + B| < 0.25``, 0 with either arithmetic.
+    * integer inputs of at most 16 bits (bool, uint8, int8, uint16, int16), ``alpha`` and
+      ``beta`` dyadic (finite binary fractions, ``A = a * 2**ea``, ``B = b * 2**eb``, ``a``, ``b``
+      integers): every ``X * A`` and ``X * A + B`` is an integer multiple of ``2**e``,
+      ``e = min(ea, eb)``, of magnitude at most ``M * |A| + |B|`` (``M`` the largest ``|x|`` of
+      the dtype). When ``(M * |A| + |B|) / 2**e < 2**24`` each such multiple is a float32
+      number, so neither the product nor the sum rounds: both arithmetics give the exact value.
+``"f64"``
+    Anything else (e.g. ``alpha=0.1`` on float32): the product of two float32 numbers is exact
+    in float64, the sum rounds once in float64 and again to float32
+    (:func:`fixedfilters.exact.fma_f32`'s emulation). On JAX without ``JAX_ENABLE_X64`` float64
+    is not available and this falls back to float32 (off by one on rare near-ties).
+
+With static shapes on TensorFlow (``tf.function(jit_compile=True)``) and always on JAX
+(``jax.jit``) the whole conversion is one XLA-compiled elementwise pass (compiled once per
+input shape and dtype); with dynamic shapes (a SavedModel exported with ``None`` sizes,
+``tf.data`` over mixed sizes) the same arithmetic runs as plain ops. Measured at 8x512x512x3
+float32 (2 busy cores; ``alpha=0.5, beta=3``): 25x ``cv2.convertScaleAbs`` before (uncompiled
+float64 ops), about 2x after.
+"""
 
 from __future__ import annotations
 
+import functools
+import math
+from fractions import Fraction
+
+import keras
+import numpy as np
 from keras import KerasTensor, ops
 from keras.backend import standardize_dtype
 from keras.saving import register_keras_serializable
 
-from fixedfilters.exact import fma_f32, saturate_cast
+from fixedfilters.exact import float64_available
 from fixedfilters.layers.base import FixedLayer, check_real
 
-__all__ = ["ConvertScaleAbs"]
+__all__ = ["ConvertScaleAbs", "convert_scale_abs", "convert_scale_abs_method"]
+
+# the largest |x| of the integer dtypes whose every value is a float32 number
+_SMALL_INT_MAX = {"bool": 1, "uint8": 255, "int8": 128, "uint16": 65535, "int16": 32768}
+
+
+def _dyadic(value: float) -> tuple[int, int] | None:
+    """``(m, e)`` with ``value == m * 2**e`` (``m`` an integer), or ``None`` if not finite."""
+    if not math.isfinite(value):
+        return None
+    num, den = float(value).as_integer_ratio()  # den is a power of two for every float
+    return num, -(den.bit_length() - 1)
+
+
+def _is_power_of_two_or_zero(value: float) -> bool:
+    if value == 0.0:
+        return True
+    mantissa, _ = math.frexp(abs(value))
+    return mantissa == 0.5
+
+
+def convert_scale_abs_method(dtype: str, alpha: float, beta: float) -> str:
+    """The arithmetic :func:`convert_scale_abs` uses: ``"int"``, ``"f32"`` or ``"f64"``.
+
+    Decided from the input dtype and OpenCV's float32 ``alpha``/``beta`` only (see the module
+    docstring for why each is exact).
+
+    >>> convert_scale_abs_method("int16", 1.0, 0.0), convert_scale_abs_method("float32", 0.1, 0.3)
+    ('int', 'f64')
+    """
+    a32, b32 = float(np.float32(alpha)), float(np.float32(beta))
+    if dtype in _SMALL_INT_MAX or dtype == "int32":
+        if a32 == 1.0 and b32 == 0.0:
+            return "int"
+    if b32 == 0.0 or _is_power_of_two_or_zero(a32):
+        return "f32"
+    if dtype in _SMALL_INT_MAX:
+        da, db = _dyadic(a32), _dyadic(b32)
+        if da is not None and db is not None:
+            e = min(da[1], db[1])
+            # exact rational arithmetic: (M * |A| + |B|) / 2**e < 2**24
+            bound = _SMALL_INT_MAX[dtype] * abs(Fraction(a32)) + abs(Fraction(b32))
+            if bound < Fraction(2) ** (24 + e):
+                return "f32"
+    return "f64"
+
+
+def _convert(x, alpha: float, beta: float, method: str):
+    """The conversion in ``method``'s arithmetic (keras.ops; compiled or not by the caller)."""
+    if method == "int":
+        x = ops.cast(x, "int32")
+        return ops.cast(ops.abs(ops.clip(x, -255, 255)), "uint8")
+    x = ops.cast(x, "float32")  # OpenCV loads every depth as float32 first
+    if method == "f64" and float64_available():
+        y = ops.cast(x, "float64") * ops.cast(alpha, "float64") + ops.cast(beta, "float64")
+        y = ops.cast(y, "float32")
+    else:
+        y = x * ops.cast(alpha, "float32") + ops.cast(beta, "float32")
+    y = ops.abs(y)
+    # saturate_cast<uchar>: NaN -> 255, clamp (inf included), then round half to even
+    y = ops.where(ops.isnan(y), ops.cast(255.0, "float32"), ops.minimum(y, 255.0))
+    return ops.cast(ops.round(y), "uint8")
+
+
+@functools.cache
+def _compiled(backend: str, alpha: float, beta: float, method: str):
+    fn = functools.partial(_convert, alpha=alpha, beta=beta, method=method)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, jit_compile=True, autograph=False)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(fn)
+    return fn
+
+
+def convert_scale_abs(x, alpha: float = 1.0, beta: float = 0.0):
+    """``cv2.convertScaleAbs(x, alpha=alpha, beta=beta)`` on a tensor, bit for bit.
+
+    ``x``: any shape, any real dtype (integer, bool or float); returns uint8 of the same shape:
+    ``saturate_cast<uchar>(|fma(float32(x), float32(alpha), float32(beta))|)``. The arithmetic
+    is chosen by :func:`convert_scale_abs_method`; one XLA-compiled pass where the shape is
+    static (TensorFlow, JAX). No gradient (an integer output).
+
+    >>> import numpy as np
+    >>> np.asarray(convert_scale_abs(np.array([-3.5, 2.5, 300.0], "float32"))).tolist()
+    [4, 2, 255]
+    """
+    x = ops.convert_to_tensor(x)
+    dtype = standardize_dtype(x.dtype)
+    a32, b32 = float(np.float32(alpha)), float(np.float32(beta))
+    method = convert_scale_abs_method(dtype, a32, b32)
+    backend = keras.backend.backend()
+    if backend in ("tensorflow", "jax") and None not in tuple(x.shape):
+        return _compiled(backend, a32, b32, method)(x)
+    return _convert(x, a32, b32, method)
 
 
 @register_keras_serializable(package="fixedfilters")
@@ -21,8 +167,11 @@ class ConvertScaleAbs(FixedLayer):
     arithmetic, read from ``modules/core/src/convert_scale.simd.hpp`` and checked against
     ``cv2`` 5.1: the input is loaded as float32 (float64 and int32 values rounded to float32),
     ``alpha`` and ``beta`` are float32, ``x * alpha + beta`` is one fused multiply-add (a single
-    rounding, emulated in float64: :func:`fixedfilters.exact.fma_f32`), then the absolute value,
-    rounding half to even and saturation to 0..255 (NaN gives 255, as in ``cv2``).
+    rounding), then the absolute value, rounding half to even and saturation to 0..255 (NaN
+    gives 255, as in ``cv2``). :func:`convert_scale_abs` computes it: integer arithmetic for
+    ``alpha=1, beta=0`` on integer images, plain float32 where that provably equals the fused
+    multiply-add (``beta=0``, ``alpha`` a power of two, dyadic values on 8/16-bit images), the
+    float64 emulation otherwise; one compiled XLA pass for static shapes.
 
     Pointwise: any input shape and layout (no border, no taps, nothing to train), any real
     dtype (uint8, int8, uint16, int16, int32, float32, float64, bool); output uint8 of the same
@@ -49,7 +198,7 @@ class ConvertScaleAbs(FixedLayer):
                 "ConvertScaleAbs converts real-valued images (integer, bool or float). "
                 f"Received: input dtype={dtype}"
             )
-        return saturate_cast(ops.abs(fma_f32(x, self.alpha, self.beta)), "uint8")
+        return convert_scale_abs(x, self.alpha, self.beta)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

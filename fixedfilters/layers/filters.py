@@ -570,7 +570,10 @@ class Filter2D(FixedFilter):
         # calls, tf.function and an export with dynamic sizes run the same arithmetic
         built_shape = (self.get_build_config() or {}).get("input_shape")
         method = filter_method(built_shape or x, self.data_format)
-        out = correlate2d(x, kernel, anchor=self.anchor, method=method, **self._common)
+        if method == "stencil" and _merged_direct_applies(x, kernel, self.data_format):
+            out = merged_direct_2d(x, kernel, anchor=self.anchor, **self._common)
+        else:
+            out = correlate2d(x, kernel, anchor=self.anchor, method=method, **self._common)
         if self.delta != 0.0:
             out = out + ops.cast(self.delta, out.dtype)
         return out
@@ -579,3 +582,153 @@ class Filter2D(FixedFilter):
         config = super().get_config()
         config.update(kernel=self.kernel2d().tolist(), anchor=list(self.anchor), delta=self.delta)
         return config
+
+
+# -- Filter2D's float path: a direct 2-D pass in a merged (N, H, W * C) layout ------------------
+def _merged_direct_applies(x, kernel, data_format: str) -> bool:
+    """Whether :func:`merged_direct_2d` takes ``x``: TensorFlow or JAX, static height, width
+    and channels, at most ``CORRELATE2D_STENCIL_MAX_TAPS`` taps."""
+    import keras
+
+    from fixedfilters.ops import CORRELATE2D_STENCIL_MAX_TAPS, spatial_axes
+
+    kh, kw = int(kernel.shape[0]), int(kernel.shape[1])
+    if keras.backend.backend() not in ("tensorflow", "jax") or len(x.shape) != 4:
+        return False
+    h_axis, w_axis = spatial_axes(data_format)
+    c_axis = 3 if data_format == "channels_last" else 1
+    dims = (x.shape[h_axis], x.shape[w_axis], x.shape[c_axis])
+    return None not in dims and kh * kw <= CORRELATE2D_STENCIL_MAX_TAPS
+
+
+def _barrier(backend: str):
+    """XLA's optimization barrier (identity, gradient included) for ``backend``.
+
+    It keeps the width-padded copy one buffer: without it XLA's simplifier splits the
+    concatenate under each of the ``kw`` column slices into partial copies (measured 3.1x
+    slower for Gabor 7x7 at 8x512x512x3).
+    """
+    if backend == "jax":
+        import jax
+
+        return jax.lax.optimization_barrier
+    import tensorflow as tf
+    from tensorflow.compiler.tf2xla.python import xla
+
+    @tf.custom_gradient
+    def barrier(t):
+        return xla.optimization_barrier(t)[0], lambda dy: dy
+
+    return barrier
+
+
+def _merged_direct(x, kernel, spec):
+    import keras
+
+    from fixedfilters.borders import border_index, constant_mask
+    from fixedfilters.ops import _split
+
+    border, value, (ax, ay), data_format = spec
+    shape = tuple(x.shape)
+    # channels innermost and merged with the width: (N, H, W * C), a free reshape; channels-
+    # first input is (B * C, H, W) planes
+    if data_format == "channels_last":
+        h, w, c = int(shape[1]), int(shape[2]), int(shape[3])
+    else:
+        h, w, c = int(shape[2]), int(shape[3]), 1
+    z = ops.reshape(x, (-1, h, w * c))
+    k = ops.cast(kernel, x.dtype)
+    kh, kw = int(k.shape[0]), int(k.shape[1])
+    if kw > 1:
+        # the width border: [left | z | right] columns (every channel of a column) gathered
+        # through the index map, materialized once (the barrier) so that each row of taps
+        # reads contiguous, vectorizable slices of one buffer
+        after = kw - 1 - ax
+        idx = border_index(w, ax, after, border)
+        cols = (idx[:, None] * c + np.arange(c)[None, :]).reshape(-1).astype("int32")
+        inside = np.repeat(constant_mask(w, ax, after), c)
+        parts = []
+        for lo, hi in ((0, ax * c), ((ax + w) * c, (ax + w + after) * c)):
+            if hi > lo:
+                strip = ops.take(z, cols[lo:hi], axis=2)
+                if border == "constant":
+                    strip = ops.where(inside[lo:hi], strip, ops.cast(value, strip.dtype))
+                parts.append(strip)
+            if lo == 0:
+                parts.append(z)
+        z = _barrier(keras.backend.backend())(ops.concatenate(parts, axis=2))
+
+    def valid(piece):
+        m = int(piece.shape[1]) - kh + 1
+        acc = None
+        for i in range(kh):
+            for j in range(kw):
+                term = piece[:, i : i + m, j * c : j * c + w * c] * k[i, j]
+                acc = term if acc is None else acc + term
+        return acc
+
+    # the height border: top and bottom rows from thin strips through the index map,
+    # concatenated around the interior rows (a non-minor axis: fused into the one pass)
+    out = _split(z, 1, kh, ay, border, value, valid)
+    return ops.reshape(out, (-1,) + shape[1:])
+
+
+def _compiled_merged(backend: str, spec: tuple):
+    """:func:`_merged_direct` for ``spec``, compiled once (traced again per input shape)."""
+    import functools
+
+    key = (backend, spec)
+    if key not in _COMPILED_MERGED:
+        _COMPILED_MERGED[key] = _compile_merged(
+            backend, functools.partial(_merged_direct, spec=spec)
+        )
+    return _COMPILED_MERGED[key]
+
+
+_COMPILED_MERGED: dict = {}
+
+
+def _compile_merged(backend: str, fn):
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, jit_compile=True, autograph=False)
+    import jax
+
+    return jax.jit(fn)
+
+
+def merged_direct_2d(
+    x,
+    kernel,
+    *,
+    anchor: tuple[int, int],
+    border: str = "reflect_101",
+    border_value: float = 0.0,
+    data_format: str = "channels_last",
+):
+    """``cv2.filter2D(plane, cv2.CV_32F, kernel, anchor=anchor, borderType=...)`` on every
+    plane, as one XLA-compiled direct 2-D pass (TensorFlow or JAX, static shapes).
+
+    Each output value is the sum of ``kh * kw`` shifted slices times a tap (correlation, no
+    flip), computed in a ``(N, H, W * C)`` view of the batch: the channels merge with the
+    width, so a shift by one column is a shift by ``C`` on the innermost axis and the loop
+    vectorizes over ``W * C`` values (in ``(N, H, W, C)`` it ran over ``C = 3`` or ``1``).
+    The width border is one padded copy (``(W + kw - 1) * C`` values a row), the height border
+    thin strips concatenated around the interior rows; no other intermediate. Measured at
+    8x512x512x3 float32, Gabor 7x7, on 2 busy cores (median of 7, one process): 1.85x
+    ``cv2.filter2D`` against 10.7x for the ``(N, H, W, C)`` pass (``ops.correlate2d``), and
+    1.56x for the 49-tap pass alone on a ready padded copy. Also measured and dropped: the
+    height padded too (one slice-sum over a fully padded copy, 2.3x), on that layout a
+    point-symmetric kernel with paired taps ``(x[p + d] + x[p - d]) * k[d]`` (3.6x: the extra
+    adds cost more than the saved products, since XLA fuses each product and its add into one
+    FMA), and row partial sums then column shifts (4.7x).
+    """
+    import keras
+
+    from fixedfilters.borders import normalize_border
+
+    border = normalize_border(border)
+    spec = (border, float(border_value), (int(anchor[0]), int(anchor[1])), data_format)
+    backend = keras.backend.backend()
+    return _compiled_merged(backend, spec)(x, ops.cast(kernel, x.dtype))
