@@ -49,6 +49,7 @@ import gc
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -751,7 +752,11 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="smoke run: 5 repeats, small batch only")
     p.add_argument("--repeats", type=int, default=None, help="timed rounds (default 25; quick 5)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    p.add_argument("--ops", help="comma-separated substrings selecting rows (default: all)")
+    p.add_argument(
+        "--ops",
+        help="comma-separated word prefixes selecting rows (default: all); 'blur' selects "
+        "'Blur 5x5', not 'MedianBlur 3'",
+    )
     p.add_argument("--markdown", action="store_true", help="also print the README's table")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory child process")
     p.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
@@ -776,7 +781,11 @@ def main(argv=None) -> int:
     rows_in = ROWS
     if args.ops:
         keys = [k.strip().lower() for k in args.ops.split(",")]
-        rows_in = [r for r in ROWS if any(k in r.label.lower() for k in keys)]
+        rows_in = [
+            r
+            for r in ROWS
+            if any(w.startswith(k) for k in keys for w in re.findall(r"[a-z0-9]+", r.label.lower()))
+        ]
     skipped = []
     for row in rows_in:
         why = available(row)
