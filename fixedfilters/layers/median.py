@@ -1,24 +1,40 @@
 """MedianBlur: ``cv2.medianBlur`` as a fixed Keras layer, exact (equal to OpenCV's output).
 
-Two exact algorithms, picked by ``ksize``:
+Two exact algorithms, picked by ``ksize``; integer inputs (uint8, uint16, int16) are selected
+in their own dtype (a median commutes with the final cast to float32), so a uint8 min/max
+works on 4x more values per SIMD register than float32.
 
 ``ksize`` 3 and 5 (any real input dtype, as OpenCV's sorting-network path)
-    Separable min/max selection. A height pass sorts every vertical window of ``ksize``
-    values (3 or 9 compare-exchanges per pixel, shared by the ``ksize`` outputs that use that
-    column); a width pass selects the median from the ``ksize`` sorted columns of each window:
-    for 3x3 ``med3(max3(lows), med3(mids), min3(highs))`` (12 min/max per pixel, against the
-    38 of OpenCV's 19-exchange network); for 5x5 the 13 candidates that a matrix sorted along
-    both axes leaves for rank 12 (6 values are provably below, 6 above) and an odd-even merge
-    of them pruned to the one output (about 120 min/max per pixel, against OpenCV's 198). Every
-    compare-exchange is ``minimum``/``maximum``, so the result is one of the input values, bit
-    for bit.
+    Min/max selection on the ``(N, H, W * C)`` view of the batch (a free reshape; a step
+    along the width is ``C`` values, so the innermost loop runs over whole rows). The ``k``
+    rows of each window are sorted per column (3 or 9 compare-exchanges), then the median
+    is selected from the ``k`` sorted columns of each window: for 3x3
+    ``med3(max3(lows), med3(mids), min3(highs))``; for 5x5 the 13 candidates that a matrix
+    sorted along both axes leaves for rank 12 and an odd-even merge of them pruned to the one
+    output (about 120 min/max). Every compare-exchange is ``minimum``/``maximum``, so the
+    result is one of the input values, bit for bit. With static sizes the whole median is one
+    XLA computation: the interior (windows inside the image) reads only plain slices of the
+    input (XLA fuses it into one vectorized loop; the column sorts are recomputed per
+    horizontal offset rather than stored), the ``k // 2`` border rows and columns come from
+    thin strips padded through the index map (replicate), and the pieces are concatenated:
+    the concatenation costs about one extra copy of the output. Measured alternatives (one
+    process, 8x512x512x3 float32, 2 busy cores): a padded copy of the input, or any
+    concatenate/pad read inside the fused loop, made the loop 2-20x slower (XLA emits a
+    branch per element); the same computation on the flattened image with the borders fixed
+    afterwards, or written into a zeroed buffer, was no faster. Dynamic sizes, and images
+    smaller than the window, pad both axes first.
 ``ksize`` >= 7 (uint8 input only, as OpenCV)
-    Histogram counting with box sums: the median is the number of thresholds ``v`` in
+    Threshold counting with box sums: the median is the number of thresholds ``v`` in
     ``0..254`` for which fewer than ``ksize * ksize // 2 + 1`` window values are ``<= v``.
-    The counts of several thresholds are packed into one int32 (``bit_length(ksize**2)`` bits
-    each; wrap-around arithmetic keeps every packed box sum exact) and box-summed together, in
-    a loop over the threshold groups, so memory stays a few image-sized int32 buffers and the
-    cost grows with ``ksize`` only through the packing width and the box sums.
+    A loop step handles ``31 // bits`` thresholds at once (``bits = bit_length(ksize**2)``),
+    packed in one int32: the indicator of a pixel is one shift, the two box-sum passes count
+    every field together (``ksize`` shifted adds up to 9, a cumulative sum above), and a
+    SWAR add sets the bit above each field whose count reached the bound; those bits
+    accumulate in a packed counter unpacked once at the end. The cost is
+    ``ceil(255 / (31 // bits))`` passes over the image (51 for 7x7, 85 for 15x15 and 31x31,
+    128 for 51x51), each a few int32 operations per value: it grows with ``ksize`` only through
+    the packing width and the box sums, while OpenCV's Perreault-Hebert histogram is O(1) per
+    pixel, so large windows stay several to tens of times slower than OpenCV.
 
 The border is OpenCV's for ``medianBlur``: replicate (``BORDER_REPLICATE``), on every path and
 for images smaller than the window (verified against ``cv2`` down to 1x1).
@@ -339,8 +355,9 @@ def _compiled(backend: str, k: int):
 def median_blur(x, ksize: int, *, data_format: str = "channels_last"):
     """The median of every ``ksize x ksize`` window of every plane, replicate border.
 
-    ``x`` is a float tensor ``(B, H, W, C)`` (``(B, C, H, W)`` channels first); for ``ksize``
-    >= 7 its values must be integers in 0..255 (a uint8 image cast to float). Static heights
+    ``x`` is a tensor ``(B, H, W, C)`` (``(B, C, H, W)`` channels first) of any real dtype;
+    the result has the same dtype (the selection runs in it). For ``ksize`` >= 7 its values
+    must be integers in 0..255 (a uint8 image, or one cast to float). Static heights
     and widths run one XLA computation (TensorFlow, JAX); dynamic ones the same ops in the
     graph. Prefer :class:`MedianBlur`, which checks the input dtype against OpenCV's rules.
     """
@@ -392,19 +409,22 @@ class MedianBlur(FixedFilter):
     flip, and no weights: the layer holds nothing but its configuration.
 
     ``ksize`` follows OpenCV: ``1`` returns the image (cast to float32); ``3`` and ``5`` take any
-    real input dtype (OpenCV takes uint8, uint16, int16 and float32; other dtypes are cast to
-    float32 first, which commutes with the median); ``7, 9, 11, ...`` take **uint8** input only
-    (as OpenCV), checked when the layer is called (a ``ValueError``, in a traced graph too).
-    Any number of channels works (OpenCV's large-kernel path takes 1, 3 or 4).
+    real input dtype (OpenCV takes uint8, uint16, int16 and float32; those three integer
+    dtypes are selected in their own dtype and the result cast to float32, other dtypes are
+    cast to float32 first: both commute with the median); ``7, 9, 11, ...`` take **uint8**
+    input only (as OpenCV), checked when the layer is called (a ``ValueError``, in a traced
+    graph too). Any number of channels works (OpenCV's large-kernel path takes 1, 3 or 4).
 
     Input ``(batch, height, width, channels)`` (or ``(batch, channels, height, width)`` with
     ``data_format="channels_first"``), any size from 1x1; output of the same shape, float32,
     holding values of the input exactly.
 
-    NaN: for float input each min/max propagates NaN (TensorFlow, XLA and JAX do), so an output
-    pixel is NaN exactly when its window (border included) holds a NaN. OpenCV does not follow
-    one rule here (its scalar border code and its SIMD interior order NaNs differently), so
-    NaN outputs are not promised to match ``cv2``; every other pixel does. ``inf`` is ordinary.
+    NaN: for float input, uncompiled (dynamic sizes, images under 1024 values) each min/max
+    propagates NaN, so an output pixel is NaN exactly when its window (border included) holds
+    a NaN. The XLA-compiled path (static sizes from 1024 values per image, as before this
+    version too) may drop a NaN instead (measured: the NaN pattern then differs). OpenCV
+    does not follow one rule either (its scalar border code and its SIMD interior order NaNs
+    differently), so NaN outputs are not promised; clean NaNs first. ``inf`` is ordinary.
 
     Gradient: the min/max selections pass each output's gradient to one input pixel holding
     the median value (a subgradient; with ties on JAX, ``max``/``min`` split it among the tied
