@@ -290,6 +290,22 @@ ROWS: list[Row] = [
         peer=None,
     ),
     Row(
+        "MedianBlur 3 (uint8)",
+        "MedianBlur",
+        lambda: _g("MedianBlur")(3),
+        lambda p: cv2.medianBlur(p, 3),
+        dtype="uint8",
+        peer=None,
+    ),
+    Row(
+        "MedianBlur 7 (uint8)",
+        "MedianBlur",
+        lambda: _g("MedianBlur")(7),
+        lambda p: cv2.medianBlur(p, 7),
+        dtype="uint8",
+        peer=None,
+    ),
+    Row(
         "Canny 50/150 (uint8)",
         "Canny",
         lambda: _g("Canny")(50, 150),
