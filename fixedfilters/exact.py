@@ -172,3 +172,175 @@ def _f32(value: float):
     import numpy as np
 
     return np.float32(value)
+
+
+# -- cv2.Sobel / cv2.Scharr / cv2.Laplacian(ksize >= 5): OpenCV's sepFilter2D arithmetic -------
+#
+# What OpenCV 5.1 (x86-64, AVX2 + FMA dispatch, IPP HAL) does for an 8/16-bit image and an
+# integer ddepth (read in modules/imgproc/src/deriv.cpp, filter.dispatch.cpp, filter.simd.hpp,
+# hal/ipp/src/deriv_ipp.cpp; every rule below was checked against cv2 itself):
+#
+# * the kernels are float32; ``scale`` is folded into one of them (the smoothing one: ``kx``
+#   when dx == 0, else ``ky``) as ``float32(k * float32(scale))``;
+# * uint8 -> int16 with both kernels integer: int32 passes, then ``+ cvRound(delta)`` (except
+#   in the SIMD body of a 3-tap column kernel that is not [1, 2, 1], [1, -2, 1] or [-1, 0, 1]
+#   -- Scharr's [3, 10, 3] --, which adds the float delta before rounding);
+# * otherwise a float32 row pass (``s = 0; s = s + k[j] * x[j]`` left to right) and a float32
+#   column pass over a symmetric (``s = delta + k0 * S0; s += k[i] * (S[i] + S[-i])``) or
+#   antisymmetric (``s = delta; s += k[i] * (S[i] - S[-i])``) kernel, then cvRound and
+#   saturate. SIMD bodies fuse each ``+ k * v`` (one rounding, FMA); the scalar tail of each
+#   row rounds the product and the sum separately. The tail is the last ``(W*C) % L`` values
+#   of a row, L = 32 (row pass of uint8, column pass to uint8), 8 (row pass of int16, column
+#   pass to int16); uint16 rows and uint16 outputs are all scalar; a 1-tap column kernel too;
+# * one-channel images with ksize 3 or 5 (or Scharr), a first or second derivative along one
+#   axis and a constant/replicate/reflect_101 border go to IPP instead (uint8 -> int16/uint8,
+#   and int16 -> int16 for some orders): the integer derivative saturated to int16, then
+#   ``float32 fma(D, scale, delta)``, cvRound, saturate.
+
+_SIMD_ROW = {"uint8": 32, "int16": 8, "uint16": 0}
+_SIMD_COL = {"int16": 8, "uint8": 32, "uint16": 0}
+_ROW_TAIL_FUSED = {"uint8": False, "int16": True, "uint16": True}
+_COL_TAIL_FUSED = {"int16": True, "uint8": True, "uint16": True}
+
+
+def _wide():
+    return "float64" if float64_available() else "float32"
+
+
+def _r32(v):
+    return ops.cast(ops.cast(v, "float32"), _wide())
+
+
+def _fused(s, k, v):
+    """``float32(s + k * v)`` with one rounding (``k``, ``v``, ``s`` float32 values)."""
+    return _r32(s + k * v)
+
+
+def _split(s, k, v):
+    """``float32(s + float32(k * v))``: the product rounded, then the sum."""
+    return _r32(s + _r32(k * v))
+
+
+def _tail_mask(x, lanes: int, data_format: str):
+    """Boolean (broadcastable to ``x``): True where OpenCV's scalar code computes the value.
+
+    The vectorised body covers the first ``L * floor(W * C / L)`` values of each row
+    (``lanes`` L; 0: no vector body, every value scalar)."""
+    h_axis, w_axis = (1, 2) if data_format == "channels_last" else (2, 3)
+    c_axis = 3 if data_format == "channels_last" else 1
+    c = int(x.shape[c_axis])
+    w = ops.cast(ops.shape(x)[w_axis], "int32")
+    wc = w * c
+    flat = ops.reshape(ops.arange(0, wc, dtype="int32"), (-1, c))  # (W, C)
+    if lanes:
+        tail = flat >= (wc // lanes) * lanes
+    else:
+        tail = flat >= 0
+    return tail if data_format == "channels_last" else ops.transpose(tail)[:, None, :]
+
+
+def _fused_mask(x, lanes: int, tail_fused: bool, data_format: str):
+    """True where OpenCV fuses ``s + k * v`` (``None``: nowhere).
+
+    Fused: the vector body (the first ``lanes * floor(W*C / lanes)`` values of a row) and,
+    where GCC contracted the scalar code (``tail_fused``), its 4-way unrolled loop (up to
+    ``4 * floor(W*C / 4)``); the last ``(W*C) % 4`` values are always rounded twice."""
+    if tail_fused:
+        lanes = 4
+    if not lanes:
+        return None
+    return ops.logical_not(_tail_mask(x, lanes, data_format))
+
+
+def _window(x, axis: int, start: int, length):
+    index = [slice(None)] * 4
+    index[axis] = slice(start, start + length)
+    return x[tuple(index)]
+
+
+def _row_pass(xp, kx, *, fused_mask, w_axis, w, exact: bool):
+    """OpenCV's RowFilter: ``s = 0; s += kx[j] * x[j]`` (left to right) in float32."""
+    n = len(kx)
+    if exact:  # integer taps on integer data: every order gives the same (exact) sum
+        s = None
+        for j in range(n):
+            term = kx[j] * _window(xp, w_axis, j, w)
+            s = term if s is None else s + term
+        return s
+    fused = split = None
+    for j in range(n):
+        v = _window(xp, w_axis, j, w)
+        if fused is None:
+            fused = split = _r32(kx[j] * v)
+        else:
+            fused = _fused(fused, kx[j], v)
+            split = _split(split, kx[j], v)
+    return _select(fused_mask, fused, split)
+
+
+def _select(mask, fused, split):
+    if mask is True:
+        return fused
+    if mask is None:
+        return split
+    return ops.where(mask, fused, split)
+
+
+def _col_pass(rp, ky, delta32, *, symmetric, fused_mask, h_axis, h):
+    """OpenCV's SymmColumnFilter (float32 buffer): symmetric or antisymmetric sum."""
+    n = len(ky)
+    r = n // 2
+    rows = [_window(rp, h_axis, i, h) for i in range(n)]
+    d = ops.cast(delta32, _wide())
+    if symmetric:
+        # ``s = k0 * S0 + delta`` is contracted (one rounding) in the scalar tail too
+        fused = split = _fused(d, ky[r], rows[r])
+    else:
+        fused = split = ops.zeros_like(rows[r]) + d
+    for i in range(1, r + 1):
+        pair = rows[r + i] + rows[r - i] if symmetric else rows[r + i] - rows[r - i]
+        pair = _r32(pair)
+        fused = _fused(fused, ky[r + i], pair)
+        split = _split(split, ky[r + i], pair)
+    return _select(fused_mask, fused, split)
+
+
+def sep_filter_f32(
+    x,
+    kx,
+    ky,
+    *,
+    delta: float,
+    src_dtype: str,
+    dst_dtype: str,
+    symmetric_y: bool,
+    row_exact: bool = False,
+    border: str = "reflect_101",
+    border_value: float = 0.0,
+    data_format: str = "channels_last",
+):
+    """OpenCV's float32 ``sepFilter2D`` of an 8/16-bit image, operation for operation.
+
+    ``kx``, ``ky``: sequences of float32 taps (tensors or floats, ``scale`` already folded in
+    as OpenCV folds it); ``symmetric_y``: whether ``ky`` is symmetric (else antisymmetric);
+    ``row_exact``: the row taps are small integers (every summation order is exact). Returns
+    the float32 values OpenCV rounds (cvRound) and saturates to ``dst_dtype``.
+    """
+    from fixedfilters.ops import pad_axis, spatial_axes
+
+    h_axis, w_axis = spatial_axes(data_format)
+    rx, ry = len(kx) // 2, len(ky) // 2
+    xw = ops.cast(x, _wide())
+    xp = pad_axis(xw, h_axis, ry, ry, border, border_value)
+    xp = pad_axis(xp, w_axis, rx, rx, border, border_value)
+    shape = ops.shape(x)
+    h, w = shape[h_axis], shape[w_axis]
+    kx = [ops.cast(ops.cast(k, "float32"), _wide()) for k in kx]
+    ky = [ops.cast(ops.cast(k, "float32"), _wide()) for k in ky]
+    row_mask = _fused_mask(x, _SIMD_ROW[src_dtype], _ROW_TAIL_FUSED[src_dtype], data_format)
+    row = _row_pass(xp, kx, fused_mask=row_mask, w_axis=w_axis, w=w, exact=row_exact)
+    col_mask = _fused_mask(x, _SIMD_COL[dst_dtype], _COL_TAIL_FUSED[dst_dtype], data_format)
+    out = _col_pass(
+        row, ky, _f32(delta), symmetric=symmetric_y, fused_mask=col_mask, h_axis=h_axis, h=h
+    )
+    return ops.cast(out, "float32")
