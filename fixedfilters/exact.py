@@ -344,3 +344,177 @@ def sep_filter_f32(
         row, ky, _f32(delta), symmetric=symmetric_y, fused_mask=col_mask, h_axis=h_axis, h=h
     )
     return ops.cast(out, "float32")
+
+
+def _exact_rows(xp, kx, w_axis, w):
+    return _row_pass(xp, kx, fused_mask=None, w_axis=w_axis, w=w, exact=True)
+
+
+def _exact_cols(row, ky, h_axis, h):
+    s = None
+    for i, k in enumerate(ky):
+        term = k * _window(row, h_axis, i, h)
+        s = term if s is None else s + term
+    return s
+
+
+def _cv_round(value: float) -> int:
+    import numpy as np
+
+    return int(np.rint(value))
+
+
+def _column_small_int_special(ky, symmetric: bool) -> bool:
+    """SymmColumnSmallVec_32s16s adds ``cvRound(delta)`` as an integer for these 3-tap
+    kernels ([1, 2, 1], [1, -2, 1], +-[-1, 0, 1]); any other 3-tap kernel goes through
+    float32 with the float delta in the vector body."""
+    if symmetric:
+        return (ky[1] == 2 and ky[0] == 1) or (ky[1] == -2 and ky[0] == 1)
+    return abs(ky[2]) == 1 and ky[2] == -ky[0]
+
+
+_IPP_ORDERS = {(1, 0), (0, 1), (2, 0), (0, 2)}
+_IPP_BORDERS = ("constant", "replicate", "reflect_101")
+
+
+def uses_ipp(dx, dy, ksize, channels, src_dtype, dst_dtype, border) -> bool:
+    """Whether ``cv2.Sobel`` (5.1, IPP HAL) hands this call to IPP (measured; see notes)."""
+    if channels != 1 or ksize not in (3, 5, -1) or (dx, dy) not in _IPP_ORDERS:
+        return False
+    if border not in _IPP_BORDERS:
+        return False
+    if ksize == -1 and dx + dy != 1:
+        return False
+    if src_dtype == "uint8":
+        return dst_dtype in ("uint8", "int16")
+    if src_dtype == "int16":
+        return dst_dtype == "int16" and _IPP_INT16.get((dx, dy, ksize), False)
+    return False
+
+
+# IPP takes int16 -> int16 only for these (dx, dy, ksize) (its 16s Sobel has no negated
+# vertical mask, used for d/dx, nor second derivatives); measured on cv2 5.1.
+_IPP_INT16 = {(0, 1, 3): True, (0, 1, 5): True, (1, 0, -1): True, (0, 1, -1): True}
+
+
+def deriv_opencv(
+    x,
+    kx,
+    ky,
+    *,
+    dx: int,
+    dy: int,
+    ksize: int,
+    scale: float,
+    delta: float,
+    src_dtype: str,
+    dst_dtype: str,
+    border: str = "reflect_101",
+    border_value: float = 0.0,
+    data_format: str = "channels_last",
+):
+    """``cv2.Sobel(x, ddepth, dx, dy, ksize, scale, delta, border)`` (``ksize=-1``: Scharr)
+    for an 8/16-bit image and an integer ``dst_dtype``, as OpenCV 5.1 computes it.
+
+    ``kx``, ``ky``: the unscaled taps (1-D tensors, the layer's weights); the path OpenCV
+    takes (IPP, its int32 path, its float32 path; see the notes above) is decided from
+    ``dx``, ``dy``, ``ksize``, ``scale``, ``delta`` and the dtypes, as OpenCV decides it.
+    Returns a ``dst_dtype`` tensor.
+    """
+    import numpy as np
+
+    from fixedfilters import kernels
+
+    ref_x, ref_y = (np.asarray(k, np.float32) for k in kernels.sobel(dx, dy, ksize))
+    fold_x, fold_y = scale != 1 and dx == 0, scale != 1 and dx != 0
+    s64 = np.float64(np.float32(scale))
+    sref_x = np.float32(ref_x * s64) if fold_x else ref_x
+    sref_y = np.float32(ref_y * s64) if fold_y else ref_y
+    raw_x = [ops.cast(kx[j], "float32") for j in range(len(ref_x))]
+    raw_y = [ops.cast(ky[i], "float32") for i in range(len(ref_y))]
+    kx_s = [fma_f32(k, scale, 0.0) for k in raw_x] if fold_x else raw_x
+    ky_s = [fma_f32(k, scale, 0.0) for k in raw_y] if fold_y else raw_y
+    symmetric_y = dy % 2 == 0
+    integer = bool(np.all(sref_x == np.round(sref_x)) and np.all(sref_y == np.round(sref_y)))
+    channels = int(x.shape[3 if data_format == "channels_last" else 1])
+    options = dict(border=border, border_value=border_value, data_format=data_format)
+
+    if uses_ipp(dx, dy, ksize, channels, src_dtype, dst_dtype, border):
+        # IPP: the integer derivative saturated to int16, then (scale != 1, delta != 0, or
+        # a uint8 result) iwiScale: float32 fma(D, scale, delta), cvRound, saturate.
+        d = saturate_cast(_exact_sep(x, raw_x, raw_y, **options), "int16")
+        if abs(delta) > 1.1920929e-07 or abs(scale - 1) > 1.1920929e-07 or dst_dtype == "uint8":
+            return saturate_cast(fma_f32(d, scale, delta), dst_dtype)
+        return saturate_cast(d, dst_dtype)
+    if integer and src_dtype == "uint8" and dst_dtype == "int16":
+        # int32 row and column passes; ColumnFilter adds saturate_cast<int>(delta)
+        idelta = float(_cv_round(delta))
+        exact = _exact_sep(x, kx_s, ky_s, **options)
+        out = exact + ops.cast(idelta, exact.dtype)
+        if len(ky_s) == 3 and not _column_small_int_special(sref_y, symmetric_y):
+            # SymmColumnSmallVec_32s16s: float32 with the float delta in the vector body
+            out = ops.where(
+                _tail_mask(x, 8, data_format),
+                out,
+                _small_column_f32(x, kx_s, ky_s, delta, symmetric_y, **options),
+            )
+        return saturate_cast(out, dst_dtype)
+    v = sep_filter_f32(
+        x,
+        kx_s,
+        ky_s,
+        delta=delta,
+        src_dtype=src_dtype,
+        dst_dtype=dst_dtype,
+        symmetric_y=symmetric_y,
+        row_exact=bool(np.all(sref_x == np.round(sref_x))),
+        **options,
+    )
+    return saturate_cast(v, dst_dtype)
+
+
+def _padded(x, rx, ry, border, border_value, data_format):
+    from fixedfilters.ops import pad_axis, spatial_axes
+
+    h_axis, w_axis = spatial_axes(data_format)
+    xp = pad_axis(ops.cast(x, _wide()), h_axis, ry, ry, border, border_value)
+    return pad_axis(xp, w_axis, rx, rx, border, border_value)
+
+
+def _exact_rows_of(x, kx, ny, *, border, border_value, data_format):
+    from fixedfilters.ops import spatial_axes
+
+    h_axis, w_axis = spatial_axes(data_format)
+    xp = _padded(x, len(kx) // 2, ny // 2, border, border_value, data_format)
+    w = ops.shape(x)[w_axis]
+    return _exact_rows(xp, [ops.cast(k, _wide()) for k in kx], w_axis, w)
+
+
+def _exact_sep(x, kx, ky, *, border, border_value, data_format):
+    """The exact separable correlation (integer taps on integer data), in the wide dtype."""
+    from fixedfilters.ops import spatial_axes
+
+    h_axis, _ = spatial_axes(data_format)
+    row = _exact_rows_of(
+        x, kx, len(ky), border=border, border_value=border_value, data_format=data_format
+    )
+    h = ops.shape(x)[h_axis]
+    return _exact_cols(row, [ops.cast(k, _wide()) for k in ky], h_axis, h)
+
+
+def _small_column_f32(x, kx, ky, delta, symmetric, *, border, border_value, data_format):
+    """SymmColumnSmallVec_32s16s's float branch: ``fma(S0 + S2, k1, fma(S1, k0, delta))``
+    (symmetric) or ``fma(S2 - S0, k1, delta)`` on the int32 row sums."""
+    from fixedfilters.ops import spatial_axes
+
+    h_axis, _ = spatial_axes(data_format)
+    row = _exact_rows_of(
+        x, kx, 3, border=border, border_value=border_value, data_format=data_format
+    )
+    h = ops.shape(x)[h_axis]
+    s0, s1, s2 = (_window(row, h_axis, i, h) for i in range(3))
+    k = [ops.cast(ops.cast(v, "float32"), _wide()) for v in ky]
+    d = ops.cast(_f32(delta), _wide())
+    if symmetric:
+        return _fused(_fused(d, k[1], s1), k[0], _r32(s0 + s2))
+    return _fused(d, k[2], _r32(s2 - s0))

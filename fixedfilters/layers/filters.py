@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import numpy as np
 from keras import ops
+from keras.backend import standardize_dtype
 from keras.saving import register_keras_serializable
 
 from fixedfilters import kernels
-from fixedfilters.exact import filter2d_f32, fma_f32, saturate_cast
+from fixedfilters.exact import deriv_opencv, filter2d_f32, fma_f32, saturate_cast
 from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_real
 from fixedfilters.ops import correlate2d, filter_method, sep_filter
 
@@ -195,6 +196,26 @@ class Sobel(SeparableFilter):
 
     def _output_dtypes(self, input_dtype: str) -> tuple[str, ...]:
         return _DERIV_OUT.get(input_dtype, ())
+
+    def _filter_exact(self, x, output_dtype: str):
+        src = standardize_dtype(x.dtype)
+        if src not in ("uint8", "uint16", "int16"):
+            return super()._filter_exact(x, output_dtype)
+        # OpenCV's own arithmetic: IPP, its int32 path or its float32 sepFilter2D (the
+        # scale folded into a float32 tap), chosen as cv2.Sobel chooses (fixedfilters.exact)
+        return deriv_opencv(
+            x,
+            self.kernel_x[0],
+            self.kernel_y[0],
+            dx=self.dx,
+            dy=self.dy,
+            ksize=self.ksize,
+            scale=self.scale,
+            delta=self.delta,
+            src_dtype=src,
+            dst_dtype=output_dtype,
+            **self._common,
+        )
 
     def get_config(self) -> dict:
         config = super().get_config()
