@@ -198,9 +198,20 @@ def _f32(value: float):
 #   ``float32 fma(D, scale, delta)``, cvRound, saturate.
 
 _SIMD_ROW = {"uint8": 32, "int16": 8, "uint16": 0}
-_SIMD_COL = {"int16": 8, "uint8": 32, "uint16": 0}
+_SIMD_COL = {"int16": 8, "uint8": 32, "uint16": 0, "float32": 8}
 _ROW_TAIL_FUSED = {"uint8": False, "int16": True, "uint16": True}
-_COL_TAIL_FUSED = {"int16": True, "uint8": True, "uint16": True}
+_COL_TAIL_FUSED = {"int16": True, "uint8": True, "uint16": True, "float32": True}
+_MAX_ABS = {"uint8": 255, "uint16": 65535, "int16": 32768}
+
+
+def _row_is_exact(taps, src_dtype: str) -> bool:
+    """Integer taps whose partial sums stay below 2**24 on any image: float32 is exact."""
+    import numpy as np
+
+    taps = np.asarray(taps, np.float64)
+    if not np.all(taps == np.round(taps)):
+        return False
+    return float(np.abs(taps).sum()) * _MAX_ABS[src_dtype] < 2**24
 
 
 def _wide():
@@ -467,10 +478,66 @@ def deriv_opencv(
         src_dtype=src_dtype,
         dst_dtype=dst_dtype,
         symmetric_y=symmetric_y,
-        row_exact=bool(np.all(sref_x == np.round(sref_x))),
+        row_exact=_row_is_exact(sref_x, src_dtype),
         **options,
     )
     return saturate_cast(v, dst_dtype)
+
+
+def laplacian_opencv(
+    x,
+    terms,
+    *,
+    ksize: int,
+    scale: float,
+    delta: float,
+    src_dtype: str,
+    dst_dtype: str,
+    border: str = "reflect_101",
+    border_value: float = 0.0,
+    data_format: str = "channels_last",
+):
+    """``cv2.Laplacian(x, ddepth, ksize >= 5, scale, delta, border)`` for an 8/16-bit image
+    and an integer ``dst_dtype``, as OpenCV 5.1 computes it.
+
+    ``terms``: ``[(kd, ks), (ks, kd)]``, the 1-D taps (tensors) of d2/dx2 and d2/dy2. OpenCV
+    filters both into a work depth -- int16 for uint8 and ksize 5 (exact: its int32 path,
+    never saturating on 8-bit data), else float32 (its float32 sepFilter2D, see
+    :func:`sep_filter_f32`) --, adds them in that depth, then ``convertTo(ddepth, scale,
+    delta)``: a float32 fma, cvRound, saturate.
+    """
+    import numpy as np
+
+    from fixedfilters import kernels
+
+    options = dict(border=border, border_value=border_value, data_format=data_format)
+    refs = kernels.laplacian_terms(ksize)
+    if src_dtype == "uint8" and ksize <= 5:
+        total = None
+        for kx, ky in terms:
+            part = _exact_sep(
+                x,
+                [kx[j] for j in range(int(kx.shape[0]))],
+                [ky[i] for i in range(int(ky.shape[0]))],
+                **options,
+            )
+            total = part if total is None else total + part
+    else:
+        total = None
+        for (kx, ky), (ref_x, _) in zip(terms, refs, strict=True):
+            part = sep_filter_f32(
+                x,
+                [kx[j] for j in range(int(kx.shape[0]))],
+                [ky[i] for i in range(int(ky.shape[0]))],
+                delta=0.0,
+                src_dtype=src_dtype,
+                dst_dtype="float32",
+                symmetric_y=True,
+                row_exact=_row_is_exact(np.float32(ref_x), src_dtype),
+                **options,
+            )
+            total = part if total is None else ops.cast(total + part, "float32")
+    return saturate_cast(fma_f32(total, scale, delta), dst_dtype)
 
 
 def _padded(x, rx, ry, border, border_value, data_format):

@@ -32,7 +32,13 @@ from keras.backend import standardize_dtype
 from keras.saving import register_keras_serializable
 
 from fixedfilters import kernels
-from fixedfilters.exact import deriv_opencv, filter2d_f32, fma_f32, saturate_cast
+from fixedfilters.exact import (
+    deriv_opencv,
+    filter2d_f32,
+    fma_f32,
+    laplacian_opencv,
+    saturate_cast,
+)
 from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_real
 from fixedfilters.ops import correlate2d, filter_method, sep_filter
 
@@ -321,8 +327,21 @@ class Laplacian(SeparableFilter):
             k2 = fma_f32(k2, self.scale, 0.0)
             v = filter2d_f32(x, k2, anchor=(1, 1), delta=self.delta, **self._common)
             return saturate_cast(v, output_dtype)
-        # OpenCV: d2x + d2y in a work depth (int16 for uint8 and ksize 5 -- never saturates on
-        # 8-bit data -- else float32), then convertTo(ddepth, scale, delta): a float32 fma.
+        src = standardize_dtype(x.dtype)
+        if src in ("uint8", "uint16", "int16"):
+            # OpenCV: d2x + d2y in a work depth, then convertTo(ddepth, scale, delta)
+            terms = [(self.kernel_x[t], self.kernel_y[t]) for t in range(2)]
+            return laplacian_opencv(
+                x,
+                terms,
+                ksize=self.ksize,
+                scale=self.scale,
+                delta=self.delta,
+                src_dtype=src,
+                dst_dtype=output_dtype,
+                **self._common,
+            )
+        # float input: the exact float result, then convertTo's float32 fma
         work = self._float_dtype_for(x)
         options = dict(self._sep_options(), scale=1.0, delta=0.0)
         xf = ops.cast(x, work)
