@@ -25,6 +25,8 @@ Everything here returns integer tensors, which carry no gradient: TensorFlow's
 
 from __future__ import annotations
 
+import functools
+
 import keras
 from keras import ops
 
@@ -250,17 +252,17 @@ def _tail_mask(x, lanes: int, data_format: str):
     return tail if data_format == "channels_last" else ops.transpose(tail)[:, None, :]
 
 
-def _fused_mask(x, lanes: int, tail_fused: bool, data_format: str):
-    """True where OpenCV fuses ``s + k * v`` (``None``: nowhere).
+def _split_pixels(lanes: int, tail_fused: bool, channels: int):
+    """How many last pixels of a row may hold values OpenCV rounds twice (``None``: all).
 
-    Fused: the vector body (the first ``lanes * floor(W*C / lanes)`` values of a row) and,
-    where GCC contracted the scalar code (``tail_fused``), its 4-way unrolled loop (up to
-    ``4 * floor(W*C / 4)``); the last ``(W*C) % 4`` values are always rounded twice."""
+    The vector body covers the first ``lanes * floor(W*C / lanes)`` values of a row; where
+    GCC contracted the scalar code (``tail_fused``) its 4-way unrolled loop is fused too, and
+    only the last ``(W*C) % 4`` values round the product and the sum separately."""
     if tail_fused:
         lanes = 4
     if not lanes:
         return None
-    return ops.logical_not(_tail_mask(x, lanes, data_format))
+    return -(-(lanes - 1) // channels)
 
 
 def _window(x, axis: int, start: int, length):
@@ -269,35 +271,53 @@ def _window(x, axis: int, start: int, length):
     return x[tuple(index)]
 
 
-def _row_pass(xp, kx, *, fused_mask, w_axis, w, exact: bool):
-    """OpenCV's RowFilter: ``s = 0; s += kx[j] * x[j]`` (left to right) in float32."""
-    n = len(kx)
-    if exact:  # integer taps on integer data: every order gives the same (exact) sum
-        s = None
-        for j in range(n):
-            term = kx[j] * _window(xp, w_axis, j, w)
-            s = term if s is None else s + term
-        return s
-    fused = split = None
-    for j in range(n):
+def _last(x, axis: int, n: int):
+    index = [slice(None)] * 4
+    index[axis] = slice(-n, None)
+    return x[tuple(index)]
+
+
+def _head(x, axis: int, n: int):
+    index = [slice(None)] * 4
+    index[axis] = slice(None, -n)
+    return x[tuple(index)]
+
+
+def _assemble(fused, split_last, x, lanes: int, tail_fused: bool, p: int, data_format: str):
+    """``fused`` everywhere but in the scalar tail, where ``split_last`` (computed on the last
+    ``p`` columns, or all of them when the image is narrower)."""
+    from fixedfilters.ops import spatial_axes
+
+    _, w_axis = spatial_axes(data_format)
+    c_axis = 3 if data_format == "channels_last" else 1
+    c = int(x.shape[c_axis])
+    lanes = 4 if tail_fused else lanes
+    w = ops.cast(ops.shape(x)[w_axis], "int32")
+    wt = ops.cast(ops.shape(split_last)[w_axis], "int32")
+    flat = ops.reshape(ops.arange((w - wt) * c, w * c, dtype="int32"), (-1, c))  # (Wt, C)
+    tail = flat >= ((w * c) // lanes) * lanes
+    tail = tail if data_format == "channels_last" else ops.transpose(tail)[:, None, :]
+    last = ops.where(tail, split_last, _last(fused, w_axis, p))
+    return ops.concatenate([_head(fused, w_axis, p), last], axis=w_axis)
+
+
+def _row_pass(xp, kx, mode: str, w_axis: int, w):
+    """OpenCV's RowFilter: ``s = 0; s += kx[j] * x[j]`` (left to right) in float32.
+
+    ``mode``: "exact" (integer taps, no rounding happens), "fused" or "split"."""
+    s = None
+    for j in range(len(kx)):
         v = _window(xp, w_axis, j, w)
-        if fused is None:
-            fused = split = _r32(kx[j] * v)
+        if mode == "exact":
+            s = kx[j] * v if s is None else s + kx[j] * v
+        elif s is None:
+            s = _r32(kx[j] * v)
         else:
-            fused = _fused(fused, kx[j], v)
-            split = _split(split, kx[j], v)
-    return _select(fused_mask, fused, split)
+            s = (_fused if mode == "fused" else _split)(s, kx[j], v)
+    return s
 
 
-def _select(mask, fused, split):
-    if mask is True:
-        return fused
-    if mask is None:
-        return split
-    return ops.where(mask, fused, split)
-
-
-def _col_pass(rp, ky, delta32, *, symmetric, fused_mask, h_axis, h):
+def _col_pass(rp, ky, delta32, *, symmetric, mode: str, h_axis, h):
     """OpenCV's SymmColumnFilter (float32 buffer): symmetric or antisymmetric sum."""
     n = len(ky)
     r = n // 2
@@ -305,15 +325,14 @@ def _col_pass(rp, ky, delta32, *, symmetric, fused_mask, h_axis, h):
     d = ops.cast(delta32, _wide())
     if symmetric:
         # ``s = k0 * S0 + delta`` is contracted (one rounding) in the scalar tail too
-        fused = split = _fused(d, ky[r], rows[r])
+        s = _fused(d, ky[r], rows[r])
     else:
-        fused = split = ops.zeros_like(rows[r]) + d
+        s = ops.zeros_like(rows[r]) + d
+    step = _fused if mode == "fused" else _split
     for i in range(1, r + 1):
         pair = rows[r + i] + rows[r - i] if symmetric else rows[r + i] - rows[r - i]
-        pair = _r32(pair)
-        fused = _fused(fused, ky[r + i], pair)
-        split = _split(split, ky[r + i], pair)
-    return _select(fused_mask, fused, split)
+        s = step(s, ky[r + i], _r32(pair))
+    return s
 
 
 def sep_filter_f32(
@@ -340,6 +359,7 @@ def sep_filter_f32(
     from fixedfilters.ops import pad_axis, spatial_axes
 
     h_axis, w_axis = spatial_axes(data_format)
+    c = int(x.shape[3 if data_format == "channels_last" else 1])
     rx, ry = len(kx) // 2, len(ky) // 2
     xw = ops.cast(x, _wide())
     xp = pad_axis(xw, h_axis, ry, ry, border, border_value)
@@ -348,17 +368,35 @@ def sep_filter_f32(
     h, w = shape[h_axis], shape[w_axis]
     kx = [ops.cast(ops.cast(k, "float32"), _wide()) for k in kx]
     ky = [ops.cast(ops.cast(k, "float32"), _wide()) for k in ky]
-    row_mask = _fused_mask(x, _SIMD_ROW[src_dtype], _ROW_TAIL_FUSED[src_dtype], data_format)
-    row = _row_pass(xp, kx, fused_mask=row_mask, w_axis=w_axis, w=w, exact=row_exact)
-    col_mask = _fused_mask(x, _SIMD_COL[dst_dtype], _COL_TAIL_FUSED[dst_dtype], data_format)
-    out = _col_pass(
-        row, ky, _f32(delta), symmetric=symmetric_y, fused_mask=col_mask, h_axis=h_axis, h=h
-    )
+
+    lanes, tail_fused = _SIMD_ROW[src_dtype], _ROW_TAIL_FUSED[src_dtype]
+    p = _split_pixels(lanes, tail_fused, c)
+    if row_exact:
+        row = _row_pass(xp, kx, "exact", w_axis, w)
+    elif p is None:
+        row = _row_pass(xp, kx, "split", w_axis, w)
+    else:
+        row = _row_pass(xp, kx, "fused", w_axis, w)
+        tail_in = _last(xp, w_axis, p + 2 * rx)
+        wt = ops.shape(tail_in)[w_axis] - 2 * rx
+        split = _row_pass(tail_in, kx, "split", w_axis, wt)
+        row = _assemble(row, split, x, lanes, tail_fused, p, data_format)
+
+    d = _f32(delta)
+    lanes, tail_fused = _SIMD_COL[dst_dtype], _COL_TAIL_FUSED[dst_dtype]
+    p = _split_pixels(lanes, tail_fused, c)
+    col = dict(symmetric=symmetric_y, h_axis=h_axis, h=h)
+    if p is None or len(ky) == 1:
+        out = _col_pass(row, ky, d, mode="split", **col)
+    else:
+        out = _col_pass(row, ky, d, mode="fused", **col)
+        split = _col_pass(_last(row, w_axis, p), ky, d, mode="split", **col)
+        out = _assemble(out, split, x, lanes, tail_fused, p, data_format)
     return ops.cast(out, "float32")
 
 
 def _exact_rows(xp, kx, w_axis, w):
-    return _row_pass(xp, kx, fused_mask=None, w_axis=w_axis, w=w, exact=True)
+    return _row_pass(xp, kx, "exact", w_axis, w)
 
 
 def _exact_cols(row, ky, h_axis, h):
@@ -382,6 +420,31 @@ def _column_small_int_special(ky, symmetric: bool) -> bool:
     if symmetric:
         return (ky[1] == 2 and ky[0] == 1) or (ky[1] == -2 and ky[0] == 1)
     return abs(ky[2]) == 1 and ky[2] == -ky[0]
+
+
+def deriv_is_exact_in_float(
+    dx, dy, ksize, scale, delta, src_dtype, dst_dtype, channels, border
+) -> bool:
+    """True when every path OpenCV may take gives ``saturate(scale * D + delta)`` exactly.
+
+    That holds with integer scaled taps and an integer ``delta`` as long as every partial sum
+    stays below 2**24 (float32 is then exact in any order; the int32 path adds
+    ``cvRound(delta) = delta``), and IPP's saturation of ``D`` to int16 cannot bite. Then a
+    plain float32 computation is OpenCV's result, and much faster than the emulation.
+    """
+    import numpy as np
+
+    from fixedfilters import kernels
+
+    kx, ky = (np.asarray(k, np.float64) for k in kernels.sobel(dx, dy, ksize))
+    s32 = float(np.float32(scale))
+    if s32 != round(s32) or delta != round(delta):
+        return False
+    bound = float(np.abs(kx).sum() * np.abs(ky).sum()) * _MAX_ABS[src_dtype]
+    if bound * max(abs(s32), 1.0) + abs(delta) >= 2**24:
+        return False
+    ipp = uses_ipp(dx, dy, ksize, channels, src_dtype, dst_dtype, border)
+    return not ipp or bound <= 32767
 
 
 _IPP_ORDERS = {(1, 0), (0, 1), (2, 0), (0, 2)}
@@ -585,3 +648,41 @@ def _small_column_f32(x, kx, ky, delta, symmetric, *, border, border_value, data
     if symmetric:
         return _fused(_fused(d, k[1], s1), k[0], _r32(s0 + s2))
     return _fused(d, k[2], _r32(s2 - s0))
+
+
+def _deriv_bank(x, kx, ky, options):
+    return deriv_opencv(x, kx, ky, **dict(options))
+
+
+def _laplacian_bank(x, kx, ky, options):
+    terms = [(kx[t], ky[t]) for t in range(int(kx.shape[0]))]
+    return laplacian_opencv(x, terms, **dict(options))
+
+
+@functools.cache
+def _compiled(backend: str, name: str, options: tuple):
+    """One XLA computation per configuration (traced again for each input shape): the
+    emulation is a long chain of elementwise float64 steps, which XLA fuses into one pass."""
+    fn = functools.partial(
+        {"deriv": _deriv_bank, "laplacian": _laplacian_bank}[name], options=options
+    )
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, jit_compile=True, autograph=False)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(fn)
+    return fn
+
+
+def deriv_opencv_compiled(x, kx, ky, **options):
+    """:func:`deriv_opencv` as one compiled XLA computation (TensorFlow, JAX)."""
+    return _compiled(keras.backend.backend(), "deriv", tuple(sorted(options.items())))(x, kx, ky)
+
+
+def laplacian_opencv_compiled(x, kernel_x, kernel_y, **options):
+    """:func:`laplacian_opencv` on the ``(2, k)`` weights, as one compiled XLA computation."""
+    fn = _compiled(keras.backend.backend(), "laplacian", tuple(sorted(options.items())))
+    return fn(x, kernel_x, kernel_y)
