@@ -677,12 +677,44 @@ def _compiled(backend: str, name: str, options: tuple):
     return fn
 
 
+# XLA's CPU code generator fuses ``float32(s + float32(k * v))`` into one rounding (measured:
+# the emulated scalar tails then differ from OpenCV's), so only the paths without such steps
+# (IPP, the int32 path) run compiled; OpenCV's float32 passes run op by op.
+
+
+def _float_path(options) -> bool:
+    import numpy as np
+
+    from fixedfilters import kernels
+
+    dx, dy, ksize = options["dx"], options["dy"], options["ksize"]
+    channels = options["channels"]
+    if uses_ipp(
+        dx, dy, ksize, channels, options["src_dtype"], options["dst_dtype"], options["border"]
+    ):
+        return False
+    kx, ky = (np.float32(k) for k in kernels.sobel(dx, dy, ksize))
+    s64 = np.float64(np.float32(options["scale"]))
+    if options["scale"] != 1:
+        if dx == 0:
+            kx = np.float32(kx * s64)
+        else:
+            ky = np.float32(ky * s64)
+    integer = np.all(kx == np.round(kx)) and np.all(ky == np.round(ky))
+    return not (integer and options["src_dtype"] == "uint8" and options["dst_dtype"] == "int16")
+
+
 def deriv_opencv_compiled(x, kx, ky, **options):
-    """:func:`deriv_opencv` as one compiled XLA computation (TensorFlow, JAX)."""
+    """:func:`deriv_opencv`, as one compiled XLA computation where that is exact."""
+    channels = int(x.shape[3 if options.get("data_format") == "channels_last" else 1])
+    if _float_path(dict(options, channels=channels)):
+        return deriv_opencv(x, kx, ky, **options)
     return _compiled(keras.backend.backend(), "deriv", tuple(sorted(options.items())))(x, kx, ky)
 
 
 def laplacian_opencv_compiled(x, kernel_x, kernel_y, **options):
-    """:func:`laplacian_opencv` on the ``(2, k)`` weights, as one compiled XLA computation."""
+    """:func:`laplacian_opencv` on the ``(2, k)`` weights (compiled for uint8, ksize 5)."""
+    if options["src_dtype"] != "uint8" or options["ksize"] > 5:
+        return _laplacian_bank(x, kernel_x, kernel_y, tuple(options.items()))
     fn = _compiled(keras.backend.backend(), "laplacian", tuple(sorted(options.items())))
     return fn(x, kernel_x, kernel_y)
