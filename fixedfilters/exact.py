@@ -242,7 +242,7 @@ def _tail_mask(x, lanes: int, data_format: str):
     h_axis, w_axis = (1, 2) if data_format == "channels_last" else (2, 3)
     c_axis = 3 if data_format == "channels_last" else 1
     c = int(x.shape[c_axis])
-    w = ops.cast(ops.shape(x)[w_axis], "int32")
+    w = _int(ops.shape(x)[w_axis])
     wc = w * c
     flat = ops.reshape(ops.arange(0, wc, dtype="int32"), (-1, c))  # (W, C)
     if lanes:
@@ -263,6 +263,11 @@ def _split_pixels(lanes: int, tail_fused: bool, channels: int):
     if not lanes:
         return None
     return -(-(lanes - 1) // channels)
+
+
+def _int(n):
+    """A static size stays a Python int (JAX traces need concrete ``arange`` bounds)."""
+    return n if isinstance(n, int) else ops.cast(n, "int32")
 
 
 def _window(x, axis: int, start: int, length):
@@ -292,8 +297,8 @@ def _assemble(fused, split_last, x, lanes: int, tail_fused: bool, p: int, data_f
     c_axis = 3 if data_format == "channels_last" else 1
     c = int(x.shape[c_axis])
     lanes = 4 if tail_fused else lanes
-    w = ops.cast(ops.shape(x)[w_axis], "int32")
-    wt = ops.cast(ops.shape(split_last)[w_axis], "int32")
+    w = _int(ops.shape(x)[w_axis])
+    wt = _int(ops.shape(split_last)[w_axis])
     flat = ops.reshape(ops.arange((w - wt) * c, w * c, dtype="int32"), (-1, c))  # (Wt, C)
     tail = flat >= ((w * c) // lanes) * lanes
     tail = tail if data_format == "channels_last" else ops.transpose(tail)[:, None, :]
@@ -670,11 +675,7 @@ def _compiled(backend: str, name: str, options: tuple):
         import tensorflow as tf
 
         return tf.function(fn, jit_compile=True, autograph=False)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
+    return fn  # JAX: the layer's caller jits (or not) as it likes
 
 
 # XLA's CPU code generator fuses ``float32(s + float32(k * v))`` into one rounding (measured:
