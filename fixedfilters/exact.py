@@ -190,14 +190,19 @@ def _f32(value: float):
 # * otherwise a float32 row pass (``s = 0; s = s + k[j] * x[j]`` left to right) and a float32
 #   column pass over a symmetric (``s = delta + k0 * S0; s += k[i] * (S[i] + S[-i])``) or
 #   antisymmetric (``s = delta; s += k[i] * (S[i] - S[-i])``) kernel, then cvRound and
-#   saturate. SIMD bodies fuse each ``+ k * v`` (one rounding, FMA); the scalar tail of each
-#   row rounds the product and the sum separately. The tail is the last ``(W*C) % L`` values
-#   of a row, L = 32 (row pass of uint8, column pass to uint8), 8 (row pass of int16, column
-#   pass to int16); uint16 rows and uint16 outputs are all scalar; a 1-tap column kernel too;
+#   saturate. Vector bodies fuse each ``+ k * v`` (one rounding, FMA). The scalar code after
+#   them (GCC-contracted) fuses too in its 4-way unrolled loop, but its last loop -- the last
+#   ``(W*C) % 4`` values of a row -- rounds ``k * v`` and the sum separately (except the
+#   symmetric column's first ``delta + k0 * S0``). The uint8 row pass (vector body: the first
+#   ``32 * floor(W*C / 32)`` values) rounds twice in all of its scalar tail. uint16 rows,
+#   uint16 outputs and a 1-tap column kernel are all scalar code;
 # * one-channel images with ksize 3 or 5 (or Scharr), a first or second derivative along one
 #   axis and a constant/replicate/reflect_101 border go to IPP instead (uint8 -> int16/uint8,
 #   and int16 -> int16 for some orders): the integer derivative saturated to int16, then
-#   ``float32 fma(D, scale, delta)``, cvRound, saturate.
+#   ``float32 fma(D, scale, delta)``, cvRound, saturate (int16 -> int16: only d/dy with
+#   ksize 3 or 5 and Scharr; the other orders take the float32 path).
+# * Laplacian ksize >= 5: both second derivatives into int16 (uint8, ksize 5) or float32
+#   (as above, delta 0), added in that depth, then ``convertTo``: float32 fma, cvRound.
 
 _SIMD_ROW = {"uint8": 32, "int16": 8, "uint16": 0}
 _SIMD_COL = {"int16": 8, "uint8": 32, "uint16": 0, "float32": 8}
