@@ -28,10 +28,18 @@ from __future__ import annotations
 
 import numpy as np
 from keras import ops
+from keras.backend import standardize_dtype
 from keras.saving import register_keras_serializable
 
 from fixedfilters import kernels
-from fixedfilters.exact import filter2d_f32, fma_f32, saturate_cast
+from fixedfilters.exact import (
+    deriv_is_exact_in_float,
+    deriv_opencv_compiled,
+    filter2d_f32,
+    fma_f32,
+    laplacian_opencv_compiled,
+    saturate_cast,
+)
 from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_real
 from fixedfilters.ops import correlate2d, filter_method, sep_filter
 from fixedfilters.structuring import check_anchor
@@ -159,15 +167,23 @@ class Sobel(SeparableFilter):
     ``output_dtype`` is OpenCV's ``ddepth``: ``"int16"`` is ``cv2.Sobel(img, cv2.CV_16S, ...)``,
     ``"uint8"`` on a uint8 image ``ddepth=-1``; uint8, uint16, int16 and float32 inputs accept
     ``"uint8"``, ``"int16"``, ``"uint16"``, ``"float32"``, ``"float64"``; float64 inputs all but
-    ``"float32"`` (as ``cv2``). Integer results equal OpenCV's bytes whenever ``scale`` and
-    ``delta`` are dyadic (integers, 0.5, 0.25, ...): the float result is then exact, and OpenCV
-    rounds it half to even and saturates. With other values OpenCV folds ``scale`` into a float32
-    tap and sums in float32; a pixel whose exact value lies within a float32 rounding of a .5
-    tie can then differ by 1 (``scale=0.1, delta=0.3`` to int16 on ``skimage.data.astronaut``:
-    0.37% of values). On an int16 image with
-    ``output_dtype="int16"`` and a ``scale``, OpenCV (its IPP path) saturates the raw derivative
-    to int16 before scaling; this layer does not, so the two differ where the unscaled
-    derivative leaves -32768..32767. Integer outputs have no gradient.
+    ``"float32"`` (as ``cv2``). On uint8, uint16 and int16 images the integer results are
+    ``cv2.Sobel``'s bytes for every ``scale`` and ``delta``, border, channel count and size
+    (tests/test_exact_deriv.py compares by equality). OpenCV folds ``scale`` into one float32
+    tap (the smoothing one) and sums in float32 in its own order (fused multiply-adds in its
+    vector body, its scalar tail rounded its own way); uint8 -> int16 with integer taps goes
+    through int32 and adds ``cvRound(delta)`` (so ``delta=0.5`` adds 0); one-channel images
+    with ksize 3, 5 or Scharr, a first or second derivative along one axis and a
+    constant/replicate/reflect_101 border go to IPP, which saturates the raw derivative to
+    int16 before ``float32(scale * D + delta)``. :func:`fixedfilters.exact.deriv_opencv`
+    repeats each path (read in OpenCV's source, checked against ``cv2`` 5.1 on x86-64 with
+    AVX2/FMA); which path applies follows ``dx``, ``dy``, ``ksize``, ``scale``, ``delta`` and the
+    dtypes, the taps themselves come from the weights. A float input with an integer output is
+    the float result rounded half to even and saturated: OpenCV's bytes whenever that float
+    result is exact (integer values, dyadic ``scale``/``delta``), else within 1. On JAX
+    without ``JAX_ENABLE_X64`` the float32 fused multiply-adds are emulated with two roundings
+    (a non-dyadic ``scale``/``delta`` can then differ by 1 on ties). Integer outputs have no
+    gradient.
 
     >>> import numpy as np, fixedfilters as ff
     >>> x = np.tile(np.arange(5, dtype="float32"), (5, 1))[None, :, :, None]
@@ -196,6 +212,31 @@ class Sobel(SeparableFilter):
 
     def _output_dtypes(self, input_dtype: str) -> tuple[str, ...]:
         return _DERIV_OUT.get(input_dtype, ())
+
+    def _filter_exact(self, x, output_dtype: str):
+        src = standardize_dtype(x.dtype)
+        channels = int(x.shape[3 if self.data_format == "channels_last" else 1])
+        if src not in ("uint8", "uint16", "int16") or deriv_is_exact_in_float(
+            self.dx, self.dy, self.ksize, self.scale, self.delta, src, output_dtype,
+            channels, self.border,
+        ):  # fmt: skip
+            # the float32 result is exact and every OpenCV path rounds it the same way
+            return super()._filter_exact(x, output_dtype)
+        # OpenCV's own arithmetic: IPP, its int32 path or its float32 sepFilter2D (the
+        # scale folded into a float32 tap), chosen as cv2.Sobel chooses (fixedfilters.exact)
+        return deriv_opencv_compiled(
+            x,
+            self.kernel_x[0],
+            self.kernel_y[0],
+            dx=self.dx,
+            dy=self.dy,
+            ksize=self.ksize,
+            scale=self.scale,
+            delta=self.delta,
+            src_dtype=src,
+            dst_dtype=output_dtype,
+            **self._common,
+        )
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -258,10 +299,15 @@ class Laplacian(SeparableFilter):
     ``output_dtype`` is OpenCV's ``ddepth``, with OpenCV's table: ksize 1 and 3 go through
     ``cv2.filter2D`` (uint8 input: any of ``"uint8"``, ``"int16"``, ``"uint16"``, ``"float32"``,
     ``"float64"``; uint16/int16 input: itself, ``"float32"``, ``"float64"``; float input: itself),
-    ksize 5 and up accept all five for every input. Integer results are OpenCV's bytes when
-    ``scale``/``delta`` are dyadic (see :class:`Sobel`); for ksize >= 5 the final
-    ``convertTo(scale, delta)`` is emulated as OpenCV's float32 fused multiply-add. No gradient
-    through integer outputs.
+    ksize 5 and up accept all five for every input. Integer results are OpenCV's bytes for
+    every ``scale`` and ``delta`` on uint8, uint16 and int16 images: ksize 1 and 3 through
+    OpenCV's float32 ``filter2D`` sum (:func:`fixedfilters.exact.filter2d_f32`, the scale
+    folded into the float32 kernel); ksize >= 5 as OpenCV does it
+    (:func:`fixedfilters.exact.laplacian_opencv`): both second derivatives in a work depth
+    (int16 for uint8 and ksize 5, else float32 with OpenCV's summation order), added there,
+    then ``convertTo(scale, delta)``, a float32 fused multiply-add. Float inputs: the float
+    result rounded and saturated (exact when that result is). No gradient through integer
+    outputs.
 
     >>> import fixedfilters as ff
     >>> ff.Laplacian(ksize=3).kernel2d().tolist()
@@ -301,8 +347,21 @@ class Laplacian(SeparableFilter):
             k2 = fma_f32(k2, self.scale, 0.0)
             v = filter2d_f32(x, k2, anchor=(1, 1), delta=self.delta, **self._common)
             return saturate_cast(v, output_dtype)
-        # OpenCV: d2x + d2y in a work depth (int16 for uint8 and ksize 5 -- never saturates on
-        # 8-bit data -- else float32), then convertTo(ddepth, scale, delta): a float32 fma.
+        src = standardize_dtype(x.dtype)
+        if src in ("uint8", "uint16", "int16"):
+            # OpenCV: d2x + d2y in a work depth, then convertTo(ddepth, scale, delta)
+            return laplacian_opencv_compiled(
+                x,
+                self.kernel_x,
+                self.kernel_y,
+                ksize=self.ksize,
+                scale=self.scale,
+                delta=self.delta,
+                src_dtype=src,
+                dst_dtype=output_dtype,
+                **self._common,
+            )
+        # float input: the exact float result, then convertTo's float32 fma
         work = self._float_dtype_for(x)
         options = dict(self._sep_options(), scale=1.0, delta=0.0)
         xf = ops.cast(x, work)
