@@ -163,7 +163,7 @@ def filter2d_f32(
     # The scalar tail: flat index (x * channels + c) >= 4 * floor(width * channels / 4).
     c_axis = 3 if data_format == "channels_last" else 1
     c = int(x.shape[c_axis])
-    wc = ops.cast(w, "int32") * c
+    wc = _int(w) * c  # a Python int when static (a JAX trace needs a concrete arange bound)
     flat = ops.reshape(ops.arange(0, wc, dtype="int32"), (-1, c))  # (W, C)
     tail = flat >= (wc // 4) * 4
     tail = tail if data_format == "channels_last" else ops.transpose(tail)[:, None, :]

@@ -63,7 +63,9 @@ FILTER2D_SHAPES = [(1, 1), (2, 2), (3, 3), (2, 3), (4, 3), (1, 4), (5, 1), (4, 4
 def _filter2d_candidates():
     out = []
     for kh, kw in FILTER2D_SHAPES:
-        anchors = [None, (-1, -1), (-1, 0), (0, -1), (-2, 0)] + [(x, y) for y in range(kh + 1) for x in range(kw + 1)]
+        anchors = [None, (-1, -1), (-1, 0), (0, -1), (-2, 0)] + [
+            (x, y) for y in range(kh + 1) for x in range(kw + 1)
+        ]
         out += [((kh, kw), a) for a in anchors]
     return out
 

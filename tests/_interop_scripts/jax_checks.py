@@ -143,3 +143,33 @@ def test_canny_matches_cv2_under_jit_and_predict(rng):
         inputs = keras.Input((None, None, 3), dtype="uint8")
         model = keras.Model(inputs, layer(inputs))
         np.testing.assert_array_equal(model.predict(images, verbose=0)[..., 0], expected)
+
+
+def test_integer_outputs_equal_cv2_under_predict(rng):
+    """The exact integer paths inside a jitted ``predict`` (static and dynamic sizes): the
+    configurations whose float32 arithmetic needs no float64 (JAX_ENABLE_X64 is unset here)."""
+    import cv2
+
+    sharpen = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], np.float32)
+    cases = [
+        (ff.GaussianBlur(5, 1.2, output_dtype="uint8"), lambda p: cv2.GaussianBlur(p, (5, 5), 1.2)),
+        (ff.Filter2D(sharpen, output_dtype="uint8"), lambda p: cv2.filter2D(p, -1, sharpen)),
+        (ff.Laplacian(3, output_dtype="int16"), lambda p: cv2.Laplacian(p, cv2.CV_16S, ksize=3)),
+        (ff.Laplacian(5, output_dtype="int16"), lambda p: cv2.Laplacian(p, cv2.CV_16S, ksize=5)),
+        (
+            ff.Sobel(1, 0, 3, scale=0.25, output_dtype="int16"),
+            lambda p: cv2.Sobel(p, cv2.CV_16S, 1, 0, ksize=3, scale=0.25),
+        ),
+        (ff.BoxFilter(4, output_dtype="uint8"), lambda p: cv2.boxFilter(p, -1, (4, 4))),
+        (ff.PyrDown(output_dtype="uint8"), cv2.pyrDown),
+        (ff.MedianBlur(5, output_dtype="uint8"), lambda p: cv2.medianBlur(p, 5)),
+    ]
+    images = rng.integers(0, 256, (2, 21, 34, 3)).astype(np.uint8)
+    for layer, cv_fn in cases:
+        expected = np.stack([cv_fn(im) for im in images])
+        for size in [(21, 34), (None, None)]:
+            inputs = keras.Input((*size, 3), dtype="uint8")
+            model = keras.Model(inputs, layer(inputs))
+            got = model.predict(images, verbose=0)
+            assert got.dtype == expected.dtype, (layer.name, got.dtype)
+            np.testing.assert_array_equal(got, expected, err_msg=f"{layer.name} {size}")
