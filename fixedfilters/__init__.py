@@ -38,6 +38,7 @@ _LAZY: dict[str, str] = {
     "FilterBank": "fixedfilters.layers",
     "edge_stem": "fixedfilters.layers",
     "ConvertScaleAbs": "fixedfilters.layers",
+    "convert_scale_abs": "fixedfilters.layers",
     "Erode": "fixedfilters.layers",
     "Dilate": "fixedfilters.layers",
     "MorphologyEx": "fixedfilters.layers",

@@ -320,9 +320,14 @@ def test_saved_model_dynamic_size_in_a_fresh_process(tmp_path, rng):
     module = tf.Module()
     module.blur = ff.GaussianBlur(7, 1.5, output_dtype="uint8")
     module.sobel = ff.Sobel(1, 0, 3, output_dtype="int16")
+    # a non-dyadic scale: OpenCV's float32 sepFilter2D order (3 channels) and IPP's path (1)
+    module.scaled = ff.Sobel(0, 1, 3, scale=0.1, delta=0.3, output_dtype="int16")
     module.f = tf.function(
-        lambda x: (module.blur(x), module.sobel(x)),
+        lambda x: (module.blur(x), module.sobel(x), module.scaled(x)),
         input_signature=[tf.TensorSpec((None, None, None, 3), tf.uint8)],
+    )
+    module.g = tf.function(
+        lambda x: module.scaled(x), input_signature=[tf.TensorSpec((None, None, None, 1), tf.uint8)]
     )
     tf.saved_model.save(module, str(tmp_path / "sm"))
     img = _image(rng, (2, 23, 31, 3), "uint8")
@@ -331,11 +336,15 @@ def test_saved_model_dynamic_size_in_a_fresh_process(tmp_path, rng):
         import numpy as np, tensorflow as tf
         m = tf.saved_model.load({str(tmp_path / "sm")!r})
         img = np.load({str(tmp_path / "img.npy")!r})
-        a, b = m.f(tf.constant(img))
-        np.save({str(tmp_path / "a.npy")!r}, a.numpy())
-        np.save({str(tmp_path / "b.npy")!r}, b.numpy())
+        a, b, c = m.f(tf.constant(img))
+        d = m.g(tf.constant(img[..., :1]))
+        for name, v in zip("abcd", (a, b, c, d)):
+            np.save({str(tmp_path)!r} + "/" + name + ".npy", v.numpy())
     """)
     subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
+    scaled = lambda p: cv2.Sobel(p, cv2.CV_16S, 0, 1, ksize=3, scale=0.1, delta=0.3)  # noqa: E731
+    _assert_equal(np.load(tmp_path / "c.npy"), _cv_batch(scaled, img))
+    _assert_equal(np.load(tmp_path / "d.npy"), _cv_batch(scaled, img[..., :1]))
     _assert_equal(
         np.load(tmp_path / "a.npy"), _cv_batch(lambda p: cv2.GaussianBlur(p, (7, 7), 1.5), img)
     )

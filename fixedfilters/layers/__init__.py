@@ -4,7 +4,7 @@ from fixedfilters.layers.bank import FilterBank, edge_stem
 from fixedfilters.layers.base import FixedFilter, FixedLayer
 from fixedfilters.layers.box import Blur, BoxFilter, box_uint8
 from fixedfilters.layers.canny import Canny
-from fixedfilters.layers.convert import ConvertScaleAbs
+from fixedfilters.layers.convert import ConvertScaleAbs, convert_scale_abs
 from fixedfilters.layers.filters import (
     Filter2D,
     GaussianBlur,
@@ -30,6 +30,7 @@ __all__ = [
     "Filter2D",
     "SobelMagnitude",
     "ConvertScaleAbs",
+    "convert_scale_abs",
     "FilterBank",
     "edge_stem",
     "Erode",
