@@ -190,8 +190,8 @@ BAD_ANCHORS = [
     (3, 0),
     (0, 3),
     (-2, 0),
-    (0, -1),
-    (-1, 0),
+    (0, -2),
+    (-1, 3),  # -1 is that axis's centre (as cv2.filter2D); the other entry is outside
     (10**9, 0),
     (1.0, 0),
     (1, None),

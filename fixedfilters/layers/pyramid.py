@@ -187,9 +187,18 @@ def _gather_axis(x, axis: int, lo: int, length, border: str):
 
 
 def _down_sum(s, t):
-    """``t2 s(2) + (t1 s(1) + t3 s(3)) + t0 s(0) + t4 s(4)``: OpenCV's scalar order for its
-    integer taps, ``s[2] * 6 + (s[1] + s[3]) * 4 + s[0] + s[4]`` (``* 4`` is exact)."""
-    return s(2) * t[2] + (s(1) * t[1] + s(3) * t[3]) + s(0) * t[0] + s(4) * t[4]
+    """``t2 s(2) + t1 s(1) + t3 s(3) + t0 s(0) + t4 s(4)``, close to OpenCV's scalar order for
+    its integer taps, ``s[2] * 6 + (s[1] + s[3]) * 4 + s[0] + s[4]``.
+
+    On TensorFlow one ``AddN``: written as a chain of adds, Grappler's arithmetic optimizer
+    regroups the chain inside a ``tf.function`` (not eagerly), so a graph and an eager call
+    differed in the last bit; one ``AddN`` runs the same kernel in both."""
+    terms = [s(2) * t[2], s(1) * t[1], s(3) * t[3], s(0) * t[0], s(4) * t[4]]
+    if backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.math.add_n(terms)
+    return terms[0] + terms[1] + terms[2] + terms[3] + terms[4]
 
 
 def _down_axis(xp, axis: int, d, t):
