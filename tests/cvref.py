@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Callable
 
 import cv2
+import keras
 import numpy as np
 
 import fixedfilters as ff
@@ -24,6 +25,7 @@ CV_BORDER = {
     "replicate": cv2.BORDER_REPLICATE,
     "constant": cv2.BORDER_CONSTANT,
 }
+CV_DEPTH = {"uint8": cv2.CV_8U, "int16": cv2.CV_16S, "uint16": cv2.CV_16U}
 NP_MODE = {"wrap": "wrap", "constant": "constant"}
 BORDERS = ("reflect_101", "reflect", "replicate", "constant", "wrap")
 
@@ -370,3 +372,17 @@ CASES += [
     pyrdown_case(),
     pyrup_case(),
 ]
+
+
+# -- integer outputs: cv2 per image, compared byte for byte ------------------------------------
+def cv_batch(fn, img):
+    """cv2 on each (H, W, C) image of the batch; cv2 drops a trailing 1-channel axis."""
+    return np.stack([fn(np.ascontiguousarray(im)).reshape(im.shape) for im in img])
+
+
+def assert_same_bytes(got, want, what=""):
+    """Equality with cv2's result, dtype included (never a tolerance)."""
+    got = np.asarray(keras.ops.convert_to_numpy(got))
+    assert got.dtype == want.dtype, (what, got.dtype, want.dtype)
+    bad = np.argwhere(got != want)
+    assert bad.size == 0, f"{what}: {len(bad)} differ, first {bad[:3].tolist()}"

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import fixedfilters as ff
+from cvref import assert_same_bytes, cv_batch
 from fixedfilters.layers.convert import convert_scale_abs, convert_scale_abs_method
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,20 +50,7 @@ DTYPES = ["bool", "uint8", "int8", "uint16", "int16", "int32", "float32", "float
 
 
 def _cv(x, alpha, beta):
-    """cv2 on each (H, W, C) image of the batch (cv2 drops a trailing 1-channel axis)."""
-    return np.stack(
-        [
-            cv2.convertScaleAbs(np.ascontiguousarray(im), alpha=alpha, beta=beta).reshape(im.shape)
-            for im in x
-        ]
-    )
-
-
-def _equal(got, want, what):
-    got = np.asarray(keras.ops.convert_to_numpy(got))
-    assert got.dtype == np.uint8, (what, got.dtype)
-    bad = np.argwhere(got != want)
-    assert bad.size == 0, f"{what}: {len(bad)} differ, first {bad[:3].tolist()}"
+    return cv_batch(lambda im: cv2.convertScaleAbs(im, alpha=alpha, beta=beta), x)
 
 
 def _images(rng, dtype, shape):
@@ -95,7 +83,9 @@ def _images(rng, dtype, shape):
 def test_equals_opencv_for_every_dtype_and_scale(dtype, rng):
     x = _images(rng, dtype, (2, 5, 17, 3))
     for alpha, beta in PAIRS:
-        _equal(convert_scale_abs(x, alpha, beta), _cv(x, alpha, beta), f"{dtype} {alpha} {beta}")
+        assert_same_bytes(
+            convert_scale_abs(x, alpha, beta), _cv(x, alpha, beta), f"{dtype} {alpha} {beta}"
+        )
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 1, 1), (1, 1, 9, 1), (3, 4, 1, 4), (1, 2, 3, 4)])
@@ -104,7 +94,7 @@ def test_tiny_shapes_and_channels(shape, rng):
         x = _images(rng, dtype, shape)
         for alpha, beta in [(1.0, 0.0), (0.5, 0.5), (0.1, 0.3)]:
             layer = ff.ConvertScaleAbs(alpha, beta)
-            _equal(layer(x), _cv(x, alpha, beta), f"{shape} {dtype} {alpha} {beta}")
+            assert_same_bytes(layer(x), _cv(x, alpha, beta), f"{shape} {dtype} {alpha} {beta}")
 
 
 def _near_ties(rng, alpha, beta, dtype, n=4000):
@@ -139,7 +129,7 @@ def test_near_ties_take_the_single_rounding(dtype, alpha, beta, rng):
     # plain float32 arithmetic gets these wrong (so this test can fail)
     split = np.abs(x.astype(np.float32) * np.float32(alpha) + np.float32(beta))
     assert np.mean(np.clip(np.rint(split), 0, 255).astype(np.uint8) != want) > 0.5
-    _equal(convert_scale_abs(x, alpha, beta), want, f"near ties {dtype} {alpha} {beta}")
+    assert_same_bytes(convert_scale_abs(x, alpha, beta), want, f"near ties {dtype} {alpha} {beta}")
 
 
 def test_dyadic_bound_decides_the_arithmetic(rng):
@@ -162,7 +152,7 @@ def test_dyadic_bound_decides_the_arithmetic(rng):
     want = _cv(x, float(a), float(b))
     split = np.clip(np.rint(np.abs(x.astype(np.float32) * a + b)), 0, 255).astype(np.uint8)
     assert np.any(split != want), "float32 happens to be exact here: pick another case"
-    _equal(convert_scale_abs(x, float(a), float(b)), want, "past the dyadic bound")
+    assert_same_bytes(convert_scale_abs(x, float(a), float(b)), want, "past the dyadic bound")
 
 
 def test_dynamic_shapes_run_the_same_bytes_uncompiled(rng):
@@ -174,18 +164,19 @@ def test_dynamic_shapes_run_the_same_bytes_uncompiled(rng):
     for alpha, beta in [(1.0, 0.0), (0.5, 3.0), (0.1, 0.3)]:
         layer = ff.ConvertScaleAbs(alpha, beta)
         fn = tf.function(layer, input_signature=[tf.TensorSpec((None, None, None, 3))])
-        _equal(fn(x), _cv(x, alpha, beta), f"dynamic {alpha} {beta}")
+        assert_same_bytes(fn(x), _cv(x, alpha, beta), f"dynamic {alpha} {beta}")
     xi = _images(rng, "int16", (2, 6, 11, 3))
     fn = tf.function(
         ff.ConvertScaleAbs(), input_signature=[tf.TensorSpec((None, None, None, 3), "int16")]
     )
-    _equal(fn(xi), _cv(xi, 1.0, 0.0), "dynamic int16")
+    assert_same_bytes(fn(xi), _cv(xi, 1.0, 0.0), "dynamic int16")
 
 
 _JAX_SCRIPT = textwrap.dedent(
     """
     import sys, numpy as np, cv2, jax
     sys.path.insert(0, sys.argv[1])
+    sys.path.insert(0, sys.argv[1] + "/tests")  # cvref, as pytest finds it
     from fixedfilters.layers.convert import convert_scale_abs, convert_scale_abs_method
     from tests.test_convert import _images, _cv, _near_ties
     rng = np.random.default_rng(7)

@@ -16,14 +16,8 @@ import numpy as np
 import pytest
 
 import fixedfilters as ff
+from cvref import CV_BORDER, CV_DEPTH, assert_same_bytes, cv_batch
 
-CV_BORDER = {
-    "reflect_101": cv2.BORDER_REFLECT_101,
-    "reflect": cv2.BORDER_REFLECT,
-    "replicate": cv2.BORDER_REPLICATE,
-    "constant": cv2.BORDER_CONSTANT,
-}
-CV_DEPTH = {"uint8": cv2.CV_8U, "int16": cv2.CV_16S, "uint16": cv2.CV_16U}
 SIZES = [(1, 1), (1, 6), (5, 1), (2, 3), (7, 13), (19, 23)]
 
 
@@ -31,18 +25,6 @@ def _image(rng, shape, dtype):
     hi = {"uint8": 256, "uint16": 4096, "int16": 2048}[dtype]
     lo = -hi if dtype == "int16" else 0
     return rng.integers(lo, hi, size=shape).astype(dtype)
-
-
-def _cv_batch(fn, img):
-    """cv2 on each (H, W, C) image of the batch; cv2 drops a trailing 1-channel axis."""
-    return np.stack([fn(np.ascontiguousarray(im)).reshape(im.shape) for im in img])
-
-
-def _assert_equal(got, want, what=""):
-    got = np.asarray(got)
-    assert got.dtype == want.dtype, (what, got.dtype, want.dtype)
-    bad = np.argwhere(got != want)
-    assert bad.size == 0, f"{what}: {len(bad)} differ, first {bad[:3].tolist()}"
 
 
 # (layer factory, cv2 call(img, ddepth, borderType)); scale/delta dyadic or not (ties included)
@@ -106,8 +88,8 @@ def test_derivatives_int16_and_uint8_equal_opencv(case, border, rng):
         img = _image(rng, (2, h, w, 3 if h * w > 20 else 1), "uint8")
         for out in ("int16", "uint8"):
             got = make(border=border, output_dtype=out)(img)
-            want = _cv_batch(lambda p, out=out: cv(p, CV_DEPTH[out], CV_BORDER[border]), img)
-            _assert_equal(got, want, f"{case[0]} {border} {img.shape} -> {out}")
+            want = cv_batch(lambda p, out=out: cv(p, CV_DEPTH[out], CV_BORDER[border]), img)
+            assert_same_bytes(got, want, f"{case[0]} {border} {img.shape} -> {out}")
 
 
 @pytest.mark.parametrize("case", DERIV, ids=lambda c: c[0])
@@ -119,23 +101,23 @@ def test_derivatives_16bit_inputs_and_channels(case, rng):
             if in_dtype == "int16":
                 img = img * 16  # up to +-32768: the raw derivative leaves int16
             layer = make(border="reflect_101", output_dtype=in_dtype)
-            want = _cv_batch(lambda p: cv(p, -1, cv2.BORDER_REFLECT_101), img)
-            _assert_equal(layer(img), want, f"{case[0]} {in_dtype} c={channels}")
+            want = cv_batch(lambda p: cv(p, -1, cv2.BORDER_REFLECT_101), img)
+            assert_same_bytes(layer(img), want, f"{case[0]} {in_dtype} c={channels}")
 
 
 def test_sobel_on_a_photo_and_float_input(rng):
     import skimage.data
 
     photo = skimage.data.camera()[None, :, :, None]
-    _assert_equal(
+    assert_same_bytes(
         ff.Sobel(1, 0, 3, output_dtype="int16")(photo),
         cv2.Sobel(photo[0, :, :, 0], cv2.CV_16S, 1, 0, ksize=3)[None, :, :, None],
     )
     # float32 input holding integers (exact): ddepth=CV_16S
     img = _image(rng, (1, 9, 14, 3), "uint8").astype(np.float32)
-    _assert_equal(
+    assert_same_bytes(
         ff.Sobel(0, 1, 3, output_dtype="int16")(img),
-        _cv_batch(lambda p: cv2.Sobel(p, cv2.CV_16S, 0, 1, ksize=3), img),
+        cv_batch(lambda p: cv2.Sobel(p, cv2.CV_16S, 0, 1, ksize=3), img),
     )
 
 
@@ -149,18 +131,18 @@ def test_filter2d_equal_opencv(name, kernel, anchor, delta, rng):
                 layer = ff.Filter2D(
                     kernel, anchor=anchor, delta=delta, border=border, output_dtype=out
                 )
-                want = _cv_batch(
+                want = cv_batch(
                     lambda p, out=out, border=border: cv2.filter2D(
                         p, CV_DEPTH[out], kernel, anchor=cv_anchor, delta=delta,
                         borderType=CV_BORDER[border],
                     ),
                     img,
                 )  # fmt: skip
-                _assert_equal(layer(img), want, f"{name} {border} {img.shape} {out}")
+                assert_same_bytes(layer(img), want, f"{name} {border} {img.shape} {out}")
     for in_dtype in ("uint16", "int16"):
         img = _image(rng, (1, 10, 21, 2), in_dtype)
-        want = _cv_batch(lambda p: cv2.filter2D(p, -1, kernel, anchor=cv_anchor, delta=delta), img)
-        _assert_equal(
+        want = cv_batch(lambda p: cv2.filter2D(p, -1, kernel, anchor=cv_anchor, delta=delta), img)
+        assert_same_bytes(
             ff.Filter2D(kernel, anchor=anchor, delta=delta, output_dtype=in_dtype)(img), want
         )
 
@@ -175,14 +157,14 @@ def test_gaussian_uint8_equals_opencv(ksize, sx, sy, rng):
         for h, w in [(1, 1), (2, 9), (17, 12)]:
             img = _image(rng, (2, h, w, 3), "uint8")
             got = ff.GaussianBlur(ksize, sx, sy, border=border, output_dtype="uint8")(img)
-            want = _cv_batch(
+            want = cv_batch(
                 lambda p, b=border: cv2.GaussianBlur(p, ks, sx, sigmaY=sy, borderType=CV_BORDER[b]),
                 img,
             )
-            _assert_equal(got, want, f"{ksize} {sx} {sy} {border} {img.shape}")
+            assert_same_bytes(got, want, f"{ksize} {sx} {sy} {border} {img.shape}")
     img16 = _image(rng, (1, 12, 15, 4), "uint16")
     got = ff.GaussianBlur(ksize, sx, sy, output_dtype="uint16")(img16)
-    _assert_equal(got, _cv_batch(lambda p: cv2.GaussianBlur(p, ks, sx, sigmaY=sy), img16))
+    assert_same_bytes(got, cv_batch(lambda p: cv2.GaussianBlur(p, ks, sx, sigmaY=sy), img16))
 
 
 def test_gaussian_photo_and_weights_are_the_taps():
@@ -191,7 +173,7 @@ def test_gaussian_photo_and_weights_are_the_taps():
     photo = skimage.data.astronaut()[None]
     layer = ff.GaussianBlur(7, 1.5, output_dtype="uint8")
     want = cv2.GaussianBlur(photo[0], (7, 7), 1.5)[None]
-    _assert_equal(layer(photo), want, "astronaut 7x7")
+    assert_same_bytes(layer(photo), want, "astronaut 7x7")
     # rounding the float blur is not OpenCV's uint8 result (so this test can fail)
     rounded = np.round(np.asarray(ff.GaussianBlur(7, 1.5)(photo.astype(np.float32))))
     assert np.mean(rounded != want) > 0.005
@@ -200,9 +182,9 @@ def test_gaussian_photo_and_weights_are_the_taps():
     small = ff.GaussianBlur(3, output_dtype="uint8")
     small.build(photo.shape)
     small.set_weights([kx, kx])
-    _assert_equal(small(photo), cv2.GaussianBlur(photo[0], (3, 3), 0)[None])
+    assert_same_bytes(small(photo), cv2.GaussianBlur(photo[0], (3, 3), 0)[None])
     small.set_weights([np.array([[0, 1, 0]], np.float32), kx])
-    _assert_equal(small(photo), cv2.GaussianBlur(photo[0], (1, 3), 0)[None], "changed taps")
+    assert_same_bytes(small(photo), cv2.GaussianBlur(photo[0], (1, 3), 0)[None], "changed taps")
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int16", "uint16", "int32", "float32", "float64"])
@@ -215,8 +197,8 @@ def test_convert_scale_abs_equals_opencv(dtype, rng):
         x = _image(rng, (2, 7, 33, 3), "uint8" if dtype == "uint8" else "int16").astype(dtype)
     for alpha, beta in [(1.0, 0.0), (0.5, 0.0), (0.1, 0.3), (-0.25, 7.5), (3.0, -2.0)]:
         got = ff.ConvertScaleAbs(alpha, beta)(x)
-        want = _cv_batch(lambda p, a=alpha, b=beta: cv2.convertScaleAbs(p, alpha=a, beta=b), x)
-        _assert_equal(got, want, f"{dtype} alpha={alpha} beta={beta}")
+        want = cv_batch(lambda p, a=alpha, b=beta: cv2.convertScaleAbs(p, alpha=a, beta=b), x)
+        assert_same_bytes(got, want, f"{dtype} alpha={alpha} beta={beta}")
 
 
 def test_convert_scale_abs_after_sobel_int16(rng):
@@ -225,7 +207,7 @@ def test_convert_scale_abs_after_sobel_int16(rng):
     photo = skimage.data.coins()[None, :, :, None]
     model = keras.Sequential([ff.Sobel(1, 0, 3, output_dtype="int16"), ff.ConvertScaleAbs()])
     want = cv2.convertScaleAbs(cv2.Sobel(photo[0, :, :, 0], cv2.CV_16S, 1, 0, ksize=3))
-    _assert_equal(model(photo)[0, :, :, 0], want)
+    assert_same_bytes(model(photo)[0, :, :, 0], want)
 
 
 def test_bad_output_dtype_is_a_value_error():
@@ -245,17 +227,17 @@ def test_float_outputs_and_config_round_trip(tmp_path, rng):
     out = ff.Sobel(1, 0, 3, output_dtype="float64")(img)
     assert keras.backend.standardize_dtype(out.dtype) == "float64"
     np.testing.assert_allclose(
-        np.asarray(out), _cv_batch(lambda p: cv2.Sobel(p, cv2.CV_64F, 1, 0, ksize=3), img)
+        np.asarray(out), cv_batch(lambda p: cv2.Sobel(p, cv2.CV_64F, 1, 0, ksize=3), img)
     )
     layer = ff.GaussianBlur(0, 2.0, output_dtype="uint8", border="replicate")
     config = layer.get_config()
     assert config["output_dtype"] == "uint8"
     again = ff.GaussianBlur.from_config(config)
-    _assert_equal(again(img), np.asarray(layer(img)))
+    assert_same_bytes(again(img), np.asarray(layer(img)))
     model = keras.Sequential([keras.Input((None, None, 2), dtype="uint8"), layer])
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
-    _assert_equal(loaded.predict(img, verbose=0), np.asarray(layer(img)))
+    assert_same_bytes(loaded.predict(img, verbose=0), np.asarray(layer(img)))
     assert [r.kind for r in ff.weight_report(loaded).rows] == ["fixed", "fixed"]
 
 
@@ -288,7 +270,7 @@ def test_sobel_magnitude_ksize1_all_borders(rng):
                 gy = cv2.Sobel(p, cv2.CV_32F, 0, 1, ksize=1, borderType=b)
                 return cv2.magnitude(gx, gy)
 
-            np.testing.assert_allclose(got, _cv_batch(cv, img), rtol=1e-6, atol=1e-4)
+            np.testing.assert_allclose(got, cv_batch(cv, img), rtol=1e-6, atol=1e-4)
 
 
 def test_exact_paths_in_graphs_fit_and_tf_data(rng):
@@ -296,13 +278,13 @@ def test_exact_paths_in_graphs_fit_and_tf_data(rng):
 
     img = _image(rng, (4, 12, 10, 3), "uint8")
     layer = ff.GaussianBlur(5, output_dtype="uint8")
-    want = _cv_batch(lambda p: cv2.GaussianBlur(p, (5, 5), 0), img)
+    want = cv_batch(lambda p: cv2.GaussianBlur(p, (5, 5), 0), img)
     fn = tf.function(
         lambda x: layer(x), input_signature=[tf.TensorSpec((None,) * 3 + (3,), tf.uint8)]
     )
-    _assert_equal(fn(img).numpy(), want, "tf.function dynamic")
+    assert_same_bytes(fn(img).numpy(), want, "tf.function dynamic")
     ds = tf.data.Dataset.from_tensor_slices(img).batch(2).map(layer)
-    _assert_equal(np.concatenate([b.numpy() for b in ds]), want, "tf.data")
+    assert_same_bytes(np.concatenate([b.numpy() for b in ds]), want, "tf.data")
     sobel = ff.Sobel(1, 0, 3, output_dtype="int16")
     inp = keras.Input((12, 10, 3), dtype="uint8")
     feats = keras.layers.Lambda(lambda t: keras.ops.cast(t, "float32"))(sobel(inp))
@@ -311,7 +293,7 @@ def test_exact_paths_in_graphs_fit_and_tf_data(rng):
     model.fit(img, np.zeros((4, 1)), epochs=1, verbose=0)
     assert sobel.trainable_weights == []
     got = keras.Model(inp, sobel.output).predict(img, verbose=0)
-    _assert_equal(got, _cv_batch(lambda p: cv2.Sobel(p, cv2.CV_16S, 1, 0, ksize=3), img))
+    assert_same_bytes(got, cv_batch(lambda p: cv2.Sobel(p, cv2.CV_16S, 1, 0, ksize=3), img))
 
 
 def test_saved_model_dynamic_size_in_a_fresh_process(tmp_path, rng):
@@ -343,12 +325,12 @@ def test_saved_model_dynamic_size_in_a_fresh_process(tmp_path, rng):
     """)
     subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
     scaled = lambda p: cv2.Sobel(p, cv2.CV_16S, 0, 1, ksize=3, scale=0.1, delta=0.3)  # noqa: E731
-    _assert_equal(np.load(tmp_path / "c.npy"), _cv_batch(scaled, img))
-    _assert_equal(np.load(tmp_path / "d.npy"), _cv_batch(scaled, img[..., :1]))
-    _assert_equal(
-        np.load(tmp_path / "a.npy"), _cv_batch(lambda p: cv2.GaussianBlur(p, (7, 7), 1.5), img)
+    assert_same_bytes(np.load(tmp_path / "c.npy"), cv_batch(scaled, img))
+    assert_same_bytes(np.load(tmp_path / "d.npy"), cv_batch(scaled, img[..., :1]))
+    assert_same_bytes(
+        np.load(tmp_path / "a.npy"), cv_batch(lambda p: cv2.GaussianBlur(p, (7, 7), 1.5), img)
     )
-    _assert_equal(
+    assert_same_bytes(
         np.load(tmp_path / "b.npy"),
-        _cv_batch(lambda p: cv2.Sobel(p, cv2.CV_16S, 1, 0, ksize=3), img),
+        cv_batch(lambda p: cv2.Sobel(p, cv2.CV_16S, 1, 0, ksize=3), img),
     )

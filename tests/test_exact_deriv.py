@@ -14,14 +14,8 @@ import numpy as np
 import pytest
 
 import fixedfilters as ff
+from cvref import CV_BORDER, CV_DEPTH, assert_same_bytes, cv_batch
 
-CV_BORDER = {
-    "reflect_101": cv2.BORDER_REFLECT_101,
-    "reflect": cv2.BORDER_REFLECT,
-    "replicate": cv2.BORDER_REPLICATE,
-    "constant": cv2.BORDER_CONSTANT,
-}
-CV_DEPTH = {"uint8": cv2.CV_8U, "int16": cv2.CV_16S, "uint16": cv2.CV_16U}
 RANGE = {"uint8": (0, 256), "uint16": (0, 65536), "int16": (-32768, 32768)}
 # (input dtype, output dtype): what cv2.Sobel accepts for 8/16-bit inputs and integer ddepths
 DTYPES = [
@@ -73,18 +67,6 @@ def _image(rng, shape, dtype, full=True):
     return rng.integers(lo, hi, size=shape).astype(dtype)
 
 
-def _cv(img, fn):
-    """cv2 on each (H, W, C) image of the batch; cv2 drops a trailing 1-channel axis."""
-    return np.stack([fn(np.ascontiguousarray(im)).reshape(im.shape) for im in img])
-
-
-def _assert_equal(got, want, what):
-    got = np.asarray(got)
-    assert got.dtype == want.dtype, (what, got.dtype, want.dtype)
-    bad = np.argwhere(got != want)
-    assert bad.size == 0, f"{what}: {len(bad)} differ, first {bad[:3].tolist()}"
-
-
 @pytest.mark.parametrize("order", ORDERS, ids=lambda o: "dxdyk{}{}{}".format(*o))
 def test_sobel_scharr_equal_opencv(order, rng):
     """Every (input, output) dtype pair once per order; borders, channels (1, 3, 4), sizes
@@ -103,14 +85,14 @@ def test_sobel_scharr_equal_opencv(order, rng):
             layer = ff.Sobel(
                 dx, dy, ksize, scale=scale, delta=delta, border=border, output_dtype=dst
             )
-        want = _cv(
-            img,
-            lambda p, dst=dst, border=border, scale=scale, delta=delta: cv2.Sobel(
+        want = cv_batch(
+            img=img,
+            fn=lambda p, dst=dst, border=border, scale=scale, delta=delta: cv2.Sobel(
                 p, CV_DEPTH[dst], dx, dy, ksize=ksize, scale=scale, delta=delta,
                 borderType=CV_BORDER[border],
             ),
         )  # fmt: skip
-        _assert_equal(layer(img), want, f"{src}->{dst} {border} {img.shape} {scale} {delta}")
+        assert_same_bytes(layer(img), want, f"{src}->{dst} {border} {img.shape} {scale} {delta}")
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -123,20 +105,21 @@ def test_sobel_ties_and_saturation(channels, rng):
         raw = cv2.Sobel(img[0], cv2.CV_64F, dx, dy, ksize=3).reshape(img.shape[1:])
         assert np.any((np.float32(raw * np.float32(scale)) + delta) % 1 == 0.5)  # ties present
         got = ff.Sobel(dx, dy, 3, scale=scale, delta=delta, output_dtype="int16")(img)
-        want = _cv(
-            img,
-            lambda p, a=dx, b=dy, s=scale, d=delta: cv2.Sobel(
+        want = cv_batch(
+            img=img,
+            fn=lambda p, a=dx, b=dy, s=scale, d=delta: cv2.Sobel(
                 p, cv2.CV_16S, a, b, ksize=3, scale=s, delta=d
             ),
         )
-        _assert_equal(got, want, f"ties {dx}{dy} {scale} {delta} c={channels}")
+        assert_same_bytes(got, want, f"ties {dx}{dy} {scale} {delta} c={channels}")
     big = _image(rng, (1, 12, 19, channels), "int16")
     for order in [(0, 1, 3), (0, 1, 5), (1, 0, 3)]:
         got = ff.Sobel(*order, scale=0.1, delta=0.3, output_dtype="int16")(big)
-        want = _cv(
-            big, lambda p, o=order: cv2.Sobel(p, -1, o[0], o[1], ksize=o[2], scale=0.1, delta=0.3)
+        want = cv_batch(
+            img=big,
+            fn=lambda p, o=order: cv2.Sobel(p, -1, o[0], o[1], ksize=o[2], scale=0.1, delta=0.3),
         )
-        _assert_equal(got, want, f"int16 saturation {order} c={channels}")
+        assert_same_bytes(got, want, f"int16 saturation {order} c={channels}")
 
 
 def test_sobel_on_photographs_with_non_dyadic_scale():
@@ -145,14 +128,14 @@ def test_sobel_on_photographs_with_non_dyadic_scale():
     astronaut = skimage.data.astronaut()[None]  # 3 channels: OpenCV's float32 passes
     want = cv2.Sobel(astronaut[0], cv2.CV_16S, 0, 1, ksize=3, scale=0.1, delta=0.3)[None]
     got = ff.Sobel(0, 1, 3, scale=0.1, delta=0.3, output_dtype="int16")(astronaut)
-    _assert_equal(got, want, "astronaut")
+    assert_same_bytes(got, want, "astronaut")
     # the float result rounded is not OpenCV's (so this test can fail)
     rounded = np.rint(np.asarray(ff.Sobel(0, 1, 3, scale=0.1, delta=0.3)(astronaut * 1.0)))
     assert np.mean(rounded != want) > 0.01
     camera = skimage.data.camera()[None, :, :, None]  # 1 channel: OpenCV's IPP path
     want = cv2.Sobel(camera[0, :, :, 0], cv2.CV_16S, 1, 0, ksize=5, scale=1 / 3, delta=-7)
     got = ff.Sobel(1, 0, 5, scale=1 / 3, delta=-7, output_dtype="int16")(camera)
-    _assert_equal(got, want[None, :, :, None], "camera")
+    assert_same_bytes(got, want[None, :, :, None], "camera")
 
 
 @pytest.mark.parametrize("ksize", [1, 3, 5, 7, 9])
@@ -166,14 +149,14 @@ def test_laplacian_equal_opencv(ksize, rng):
         h, w = SIZES[(i + ksize) % len(SIZES)]
         img = _image(rng, (1, h, w, (1, 3, 4)[i % 3]), src, full=i % 2 == 0)
         layer = ff.Laplacian(ksize, scale=scale, delta=delta, border=border, output_dtype=dst)
-        want = _cv(
-            img,
-            lambda p, dst=dst, border=border, scale=scale, delta=delta: cv2.Laplacian(
+        want = cv_batch(
+            img=img,
+            fn=lambda p, dst=dst, border=border, scale=scale, delta=delta: cv2.Laplacian(
                 p, CV_DEPTH[dst], ksize=ksize, scale=scale, delta=delta,
                 borderType=CV_BORDER[border],
             ),
         )  # fmt: skip
-        _assert_equal(layer(img), want, f"{src}->{dst} {border} {img.shape} {scale} {delta}")
+        assert_same_bytes(layer(img), want, f"{src}->{dst} {border} {img.shape} {scale} {delta}")
 
 
 def test_sobel_with_scale_in_a_graph_with_dynamic_size(rng):
@@ -183,5 +166,7 @@ def test_sobel_with_scale_in_a_graph_with_dynamic_size(rng):
     fn = tf.function(layer, input_signature=[tf.TensorSpec((None, None, None, 3), tf.uint8)])
     for h, w in [(7, 41), (20, 9)]:  # different tails (W * 3 % 8, % 4) in one graph
         img = _image(rng, (2, h, w, 3), "uint8")
-        want = _cv(img, lambda p: cv2.Sobel(p, cv2.CV_16S, 0, 1, ksize=3, scale=0.1, delta=0.3))
-        _assert_equal(fn(tf.constant(img)).numpy(), want, f"tf.function {img.shape}")
+        want = cv_batch(
+            lambda p: cv2.Sobel(p, cv2.CV_16S, 0, 1, ksize=3, scale=0.1, delta=0.3), img
+        )
+        assert_same_bytes(fn(tf.constant(img)).numpy(), want, f"tf.function {img.shape}")
