@@ -677,9 +677,9 @@ def _compiled(backend: str, name: str, options: tuple):
         {"deriv": _deriv_bank, "laplacian": _laplacian_bank}[name], options=options
     )
     if backend == "tensorflow":
-        import tensorflow as tf
+        from fixedfilters.ops import xla_jit
 
-        return tf.function(fn, jit_compile=True, autograph=False)
+        return xla_jit(fn, backend)
     return fn  # JAX: the layer's caller jits (or not) as it likes
 
 

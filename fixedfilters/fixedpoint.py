@@ -71,7 +71,7 @@ from keras import ops
 
 from fixedfilters import kernels
 from fixedfilters.borders import normalize_border
-from fixedfilters.ops import STENCIL_MIN_ELEMENTS, pad_axis, spatial_axes
+from fixedfilters.ops import STENCIL_MIN_ELEMENTS, pad_axis, spatial_axes, xla_jit
 
 __all__ = [
     "FIXED_POINT_DEPTHS",
@@ -439,15 +439,7 @@ def _blur(x, qx, qy, *, depth, border, value, data_format):
 @functools.cache
 def _compiled_blur(backend: str, depth: str, border: str, value: int, data_format: str):
     fn = functools.partial(_blur, depth=depth, border=border, value=value, data_format=data_format)
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, jit_compile=True, autograph=False)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
+    return xla_jit(fn, backend)
 
 
 def _use_xla(x, data_format: str) -> bool:

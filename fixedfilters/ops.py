@@ -395,10 +395,9 @@ def _stencil_bank(x, kxs, kys, specs):
     return ops.concatenate(outs, axis=-1 if specs[0][4] == "channels_last" else 1)
 
 
-@functools.cache
-def _compiled_stencil(backend: str, specs: tuple):
-    """The stencils for ``specs`` in one XLA computation (traced again for each input shape)."""
-    fn = functools.partial(_stencil_bank, specs=specs)
+def xla_jit(fn, backend: str):
+    """``fn`` as one XLA computation: ``tf.function(jit_compile=True)`` on TensorFlow,
+    ``jax.jit`` on JAX (traced again for each input shape); ``fn`` itself on other backends."""
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -408,6 +407,13 @@ def _compiled_stencil(backend: str, specs: tuple):
 
         return jax.jit(fn)
     return fn
+
+
+@functools.cache
+def _compiled_stencil(backend: str, specs: tuple):
+    """The stencils for ``specs`` in one XLA computation (traced again for each input shape)."""
+    fn = functools.partial(_stencil_bank, specs=specs)
+    return xla_jit(fn, backend)
 
 
 def filter_method(x, data_format: str = "channels_last") -> str:
@@ -576,15 +582,7 @@ def _direct_bank(x, kernel, spec):
 def _compiled_direct(backend: str, spec: tuple):
     """:func:`_direct_bank` for ``spec`` as one XLA computation (traced per input shape)."""
     fn = functools.partial(_direct_bank, spec=spec)
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, jit_compile=True, autograph=False)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
+    return xla_jit(fn, backend)
 
 
 def correlate2d(

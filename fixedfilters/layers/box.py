@@ -44,7 +44,7 @@ from fixedfilters import kernels
 from fixedfilters.borders import border_index, normalize_border
 from fixedfilters.layers.base import check_data_format
 from fixedfilters.layers.filters import SeparableFilter
-from fixedfilters.ops import _slice, _strip, filter_method, sep_filter
+from fixedfilters.ops import _slice, _strip, filter_method, sep_filter, xla_jit
 from fixedfilters.structuring import check_anchor
 
 __all__ = ["BoxFilter", "Blur", "box_uint8"]
@@ -157,15 +157,7 @@ def _compiled(backend: str, name: str, spec: tuple):
     fn = functools.partial(
         {"direct": _direct_pass, "block": _block_pass, "combine": _combine_pass}[name], spec=spec
     )
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, jit_compile=True, autograph=False)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
+    return xla_jit(fn, backend)
 
 
 def _axis_pass(z, factor, spec):

@@ -57,6 +57,7 @@ from keras.saving import register_keras_serializable
 
 from fixedfilters.exact import float64_available
 from fixedfilters.layers.base import FixedLayer, check_real
+from fixedfilters.ops import xla_jit
 
 __all__ = ["ConvertScaleAbs", "convert_scale_abs", "convert_scale_abs_method"]
 
@@ -125,15 +126,7 @@ def _convert(x, alpha: float, beta: float, method: str):
 @functools.cache
 def _compiled(backend: str, alpha: float, beta: float, method: str):
     fn = functools.partial(_convert, alpha=alpha, beta=beta, method=method)
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, jit_compile=True, autograph=False)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
+    return xla_jit(fn, backend)
 
 
 def convert_scale_abs(x, alpha: float = 1.0, beta: float = 0.0):

@@ -26,6 +26,8 @@ its float result. Which combinations exist is OpenCV's own table (checked agains
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from keras import ops
 from keras.backend import standardize_dtype
@@ -41,7 +43,7 @@ from fixedfilters.exact import (
     saturate_cast,
 )
 from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_real
-from fixedfilters.ops import correlate2d, filter_method, sep_filter
+from fixedfilters.ops import correlate2d, filter_method, sep_filter, xla_jit
 from fixedfilters.structuring import check_anchor
 
 _ALL_OUT = ("uint8", "int16", "uint16", "float32", "float64")
@@ -732,29 +734,10 @@ def _merged_direct(x, kernel, spec):
     return ops.reshape(out, (-1,) + shape[1:])
 
 
+@functools.cache
 def _compiled_merged(backend: str, spec: tuple):
     """:func:`_merged_direct` for ``spec``, compiled once (traced again per input shape)."""
-    import functools
-
-    key = (backend, spec)
-    if key not in _COMPILED_MERGED:
-        _COMPILED_MERGED[key] = _compile_merged(
-            backend, functools.partial(_merged_direct, spec=spec)
-        )
-    return _COMPILED_MERGED[key]
-
-
-_COMPILED_MERGED: dict = {}
-
-
-def _compile_merged(backend: str, fn):
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, jit_compile=True, autograph=False)
-    import jax
-
-    return jax.jit(fn)
+    return xla_jit(functools.partial(_merged_direct, spec=spec), backend)
 
 
 def merged_direct_2d(

@@ -51,7 +51,7 @@ from keras.saving import register_keras_serializable
 
 from fixedfilters.borders import normalize_border
 from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, _assert_nonempty_tf
-from fixedfilters.ops import STENCIL_MIN_ELEMENTS, pad_axis
+from fixedfilters.ops import STENCIL_MIN_ELEMENTS, pad_axis, xla_jit
 
 __all__ = ["MedianBlur", "median_blur"]
 
@@ -334,22 +334,10 @@ def _median_nhwc(z, k: int):
     return _histogram_median(z, k)
 
 
-def _jit(backend: str, fn):
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, jit_compile=True, autograph=False, reduce_retracing=False)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
-
-
 @functools.cache
 def _compiled(backend: str, k: int):
     """The median for static shapes as one XLA computation (traced again per input shape)."""
-    return _jit(backend, functools.partial(_median_nhwc, k=k))
+    return xla_jit(functools.partial(_median_nhwc, k=k), backend)
 
 
 def median_blur(x, ksize: int, *, data_format: str = "channels_last"):

@@ -73,7 +73,7 @@ from keras.saving import register_keras_serializable
 from fixedfilters.borders import border_index, normalize_border
 from fixedfilters.kernels import _check_nonnegative_int, _received
 from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_real
-from fixedfilters.ops import filter_method, pad_axis, spatial_axes
+from fixedfilters.ops import filter_method, pad_axis, spatial_axes, xla_jit
 from fixedfilters.structuring import (
     check_anchor,
     check_element,
@@ -313,15 +313,7 @@ def _compiled_pass(backend: str, pass_spec: tuple):
     are compiled one by one: ``open`` or ``iterations`` reuse them, and XLA's compile time grows
     faster than linearly with the size of a computation."""
     fn = functools.partial(_one_pass, pass_spec=pass_spec)
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, jit_compile=True, autograph=False)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
+    return xla_jit(fn, backend)
 
 
 def _fast(x, spec, compiled: bool):

@@ -74,7 +74,7 @@ from keras.saving import register_keras_serializable
 from fixedfilters import kernels
 from fixedfilters.borders import normalize_border
 from fixedfilters.layers.base import FixedFilter, check_data_format
-from fixedfilters.ops import filter_method, pad_axis, spatial_axes
+from fixedfilters.ops import filter_method, pad_axis, spatial_axes, xla_jit
 
 __all__ = ["PyrDown", "PyrUp", "pyrdown_uint8", "pyrup_uint8", "PYRDOWN_BORDERS", "PYRUP_BORDERS"]
 
@@ -396,15 +396,7 @@ def _pyramid(x, kx, ky, spec, fused: bool = False):
 def _compiled(backend_name: str, spec: tuple):
     """:func:`_pyramid` for ``spec`` as one XLA computation (traced again per input shape)."""
     fn = functools.partial(_pyramid, spec=spec, fused=True)
-    if backend_name == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, jit_compile=True, autograph=False)
-    if backend_name == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
+    return xla_jit(fn, backend_name)
 
 
 def _run(x, kx, ky, spec, method: str):
