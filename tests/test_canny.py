@@ -166,6 +166,28 @@ def test_hysteresis_is_reachability_on_a_long_path():
     assert int(iterations) > 1
 
 
+def test_hysteresis_long_vertical_chain_takes_few_iterations():
+    """A serpentine of long vertical runs (the chain is the whole image): the vertical run fill
+    (one iteration in 16) marks a whole run; 3x3 steps alone took one iteration per two rows
+    (about 1,900 here). The result is the seed's 8-connected component (cv2's labelling)."""
+    n = 128
+    cand = np.zeros((n, n), bool)
+    for j, x in enumerate(range(2, n - 2, 4)):
+        cand[2 : n - 2, x] = True
+        if x + 4 < n - 2:
+            y = 2 if j % 2 else n - 3
+            cand[y, x : x + 5] = True
+    strong = np.zeros_like(cand)
+    strong[2, 2] = True
+    _, labels = cv2.connectedComponents(cand.astype(np.uint8), connectivity=8)
+    expected = labels == labels[2, 2]
+    assert expected.sum() == cand.sum() > 3500  # one chain
+    edges, iterations = hysteresis(cand[None], strong[None], return_iterations=True)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(edges)[0], expected)
+    runs = len(range(2, n - 2, 4))
+    assert int(iterations) <= 32 + 20 * runs, int(iterations)
+
+
 # -- layer behaviour ------------------------------------------------------------------------------
 
 

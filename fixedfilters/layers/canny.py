@@ -20,10 +20,18 @@ Everything runs in 32-bit integer arithmetic in the graph (``keras.ops``), in th
 The hysteresis is a fixpoint (``keras.ops.while_loop``, XLA-compiled on TensorFlow and JAX) on
 bit-packed rows (16 pixels per int32 word). Each iteration makes ``_DILATIONS`` 3x3 propagation
 steps, then marks the rest of every horizontal run of candidates (within a word) that holds a
-marked pixel (carry arithmetic on the words, ``C & ~(C + M)``, in both directions). It stops when
-no image of the batch changes, so the result is complete whatever the chains' length; the number
-of iterations is about the longest chain's length / 2 in the worst case (a spiral), 10-50 on
-photographs.
+marked pixel (carry arithmetic on the words, ``C & ~(C + M)``, in both directions). From
+iteration 32 on, one iteration in 16 also marks every vertical run of candidates below and
+above a marked pixel, up to the image height (a segmented OR-scan by doubling, 2 x 9 steps at
+512 rows; such an iteration costs about 5x a plain one, per operation rather than per byte, so
+it is not run every time; most photographs settle in 10-50 iterations and never run it). It
+stops when no image of the batch changes, so the result is complete whatever the chains'
+length; the run fills only move marks along candidate paths, so they change how fast, never
+what. Measured at 512x512, one chain filling the image (second call, one process): a
+serpentine of vertical runs 2,050 iterations, 0.25 s (32,259 iterations and 7.4 s without the
+vertical fill); the same turned horizontal 4,066 iterations, 0.5 s; a dense spiral (76,010
+pixels) 19,473 iterations, 2.4 s (2.3 s before: curved chains still take about their length /
+2-3 iterations).
 """
 
 from __future__ import annotations
@@ -46,6 +54,9 @@ _APERTURES = (3, 5, 7)
 _TG22 = 13573  # round(tan(22.5 degrees) * 2**15), OpenCV's CANNY_SHIFT = 15
 _BITS = 16  # pixels per packed int32 word (sums and shifts stay far from the sign bit)
 _DILATIONS = 2  # 3x3 propagation steps per fixpoint iteration (more: XLA fuses them badly)
+_COLUMN_STEPS = 9  # doubling steps of the vertical run fill (runs up to 512 rows per iteration)
+_COLUMN_FILL_AFTER = 32  # iterations before the first vertical run fill
+_COLUMN_FILL_EVERY = 16  # then one iteration in this many runs the fill
 _INT32_MAX = 2**31 - 1
 
 
@@ -270,18 +281,47 @@ def _fill_runs(m, c, c_reversed):
     return _reverse_bits(backward)
 
 
+def _fill_columns(m, c, steps: int):
+    """Mark every vertical run of ``c`` (in one bit column) of up to ``2 ** steps`` rows below
+    and above a marked pixel: a segmented OR-scan by doubling (Kogge-Stone) down, then up.
+    ``g |= p & shift(g, d)``, ``p &= shift(p, d)`` for ``d = 1, 2, 4, ...``: after the step
+    with ``d``, ``p`` says the ``2 d`` rows ending here are all candidates."""
+    for down in (True, False):
+        g, p = m, c
+        for k in range(steps):
+            d = 1 << k
+            g = ops.bitwise_or(g, ops.bitwise_and(p, _shift_rows(g, down, d)))
+            if k + 1 < steps:
+                p = ops.bitwise_and(p, _shift_rows(p, down, d))
+        m = g
+    return m
+
+
 def _hysteresis(candidate, strong):
-    w = ops.shape(candidate)[2]
+    h, w = ops.shape(candidate)[1], ops.shape(candidate)[2]
     words = (w + _BITS - 1) // _BITS
     c = _pack(candidate, words)
     m0 = _pack(strong, words)
     c_reversed = _reverse_bits(c)
+    # doubling steps of the vertical fill: enough for the height (static) or _COLUMN_STEPS
+    steps = (
+        _COLUMN_STEPS
+        if not isinstance(h, int)
+        else max(1, min(_COLUMN_STEPS, (h - 1).bit_length()))
+    )
 
     def body(m, changed, iterations):
         new = m
         for _ in range(_DILATIONS):
             new = _dilate(new, c)
         new = _fill_runs(new, c, c_reversed)
+        # long vertical chains: the column fill, every _COLUMN_FILL_EVERY-th iteration once the
+        # loop has run _COLUMN_FILL_AFTER (an iteration with it costs about 5x one without: its
+        # 18 steps on the small packed array cost per operation, not per byte)
+        fill = ops.logical_and(
+            iterations >= _COLUMN_FILL_AFTER, iterations % _COLUMN_FILL_EVERY == 0
+        )
+        new = ops.cond(fill, lambda: _fill_columns(new, c, steps), lambda: new)
         return new, ops.any(ops.not_equal(new, m)), iterations + 1
 
     def cond(m, changed, iterations):
