@@ -7,15 +7,10 @@ import keras
 import numpy as np
 import pytest
 
+from cvref import CV_BORDER
 from fixedfilters import fixedpoint as fp
 from fixedfilters import kernels
 
-CV_BORDER = {
-    "reflect_101": cv2.BORDER_REFLECT_101,
-    "reflect": cv2.BORDER_REFLECT,
-    "replicate": cv2.BORDER_REPLICATE,
-    "constant": cv2.BORDER_CONSTANT,
-}
 BORDERS = (*CV_BORDER, "wrap")
 DEPTHS = ("uint8", "uint16")
 TOP = {"uint8": 255, "uint16": 65535}

@@ -317,11 +317,11 @@ def test_magnitude_gradient_is_finite_and_matches_finite_differences(method, rng
     wts = rng.standard_normal(x.shape)
     got = _grad(fn, x, wts)
     eps, tol = (1e-6, 1e-5) if _float64_honoured() else (1e-2, 2e-2)
-    num = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        d = np.zeros_like(x)
-        d[i] = eps
-        num[i] = (np.sum(wts * _np(fn(x + d))) - np.sum(wts * _np(fn(x - d)))) / (2 * eps)
+    # central differences, every perturbed image in one batch (one call, not 2 per pixel)
+    n = x.size
+    steps = (np.eye(n) * eps).reshape((n,) + x.shape[1:])
+    plus, minus = _np(fn(x + steps)), _np(fn(x - steps))
+    num = ((plus - minus) * wts).reshape(n, -1).sum(axis=1).reshape(x.shape) / (2 * eps)
     np.testing.assert_allclose(got, num, rtol=tol, atol=tol)
 
 

@@ -18,7 +18,9 @@ passes: sums of ``g = ceil(sqrt(k))`` neighbours (and of the ``r = k mod g`` lef
 come from thin strips gathered through the index map and concatenated around the interior (no
 padded copy). So the cost is ``kw + kh`` additions a pixel up to 16x16 and about ``2 (sqrt(kw) +
 sqrt(kh))`` beyond, never ``kw * kh``; it is not constant in ``k`` (see the README's speed
-section for what that costs against OpenCV). There is no running sum: no cancellation error, and
+section for what that costs against OpenCV, and for running sums as XLA loops, measured about as
+slow as the two-level pass: 11.5 against 12.1 ms for a 31-row pass where a 3-row one takes 3.4
+ms). There is no running sum: no cancellation error, and
 a NaN or inf stays inside the windows that contain it. The float32 sums differ from OpenCV's
 double-precision ones by float32 rounding (a few ulps of the window sum). Inputs of unknown
 height or width (a graph with ``None`` sizes), and small images, run
