@@ -285,15 +285,27 @@ def _fill_columns(m, c, steps: int):
     """Mark every vertical run of ``c`` (in one bit column) of up to ``2 ** steps`` rows below
     and above a marked pixel: a segmented OR-scan by doubling (Kogge-Stone) down, then up.
     ``g |= p & shift(g, d)``, ``p &= shift(p, d)`` for ``d = 1, 2, 4, ...``: after the step
-    with ``d``, ``p`` says the ``2 d`` rows ending here are all candidates."""
+    with ``d``, ``p`` says the ``2 d`` rows ending here are all candidates. The steps are a
+    loop with a dynamic shift (unrolled, they tripled the first call's compile time)."""
+    h = ops.shape(m)[1]
+    zeros = ops.zeros_like(m)
+    full = ops.shape(m)
+
+    def shift(x, d, down: bool):
+        # rows moved down by d (row i gets row i - d) or up, zeros coming in
+        if down:
+            return ops.slice(ops.concatenate([zeros, x], axis=1), (0, h - d, 0), full)
+        return ops.slice(ops.concatenate([x, zeros], axis=1), (0, d, 0), full)
+
     for down in (True, False):
-        g, p = m, c
-        for k in range(steps):
-            d = 1 << k
-            g = ops.bitwise_or(g, ops.bitwise_and(p, _shift_rows(g, down, d)))
-            if k + 1 < steps:
-                p = ops.bitwise_and(p, _shift_rows(p, down, d))
-        m = g
+
+        def step(k, carry, down=down):
+            g, p = carry
+            d = ops.left_shift(ops.convert_to_tensor(1, "int32"), k)
+            g = ops.bitwise_or(g, ops.bitwise_and(p, shift(g, d, down)))
+            return g, ops.bitwise_and(p, shift(p, d, down))
+
+        m, _ = ops.fori_loop(0, steps, step, (m, c))
     return m
 
 
