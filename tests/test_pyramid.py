@@ -183,6 +183,32 @@ def test_output_dtype_uint8_is_opencvs_bytes():
         ff.PyrDown(output_dtype="int16")(x)
 
 
+@pytest.mark.parametrize("dtype", ["uint16", "int16"])
+def test_16bit_output_dtype_is_opencvs(dtype, rng):
+    """cv2.pyrDown / cv2.pyrUp keep a 16-bit depth: OpenCV's integer sums and rounding (an
+    arithmetic shift: floor, negative sums too), byte for byte; tiny, odd and compiled sizes
+    (21x26x3 is past STENCIL_MIN_ELEMENTS), every pyrDown border, the range's ends."""
+    info = np.iinfo(dtype)
+    for i, (h, w) in enumerate([(1, 1), (2, 3), (5, 4), (9, 12), (21, 26)]):
+        x = rng.integers(info.min, info.max + 1, (2, h, w, 3)).astype(dtype)
+        x[0, 0, 0], x[-1, -1, -1] = info.max, info.min
+        border = list(CB)[i % len(CB)]
+        dstsize = (13, 11) if (h, w) == (21, 26) else None
+        kw = dict(dstsize=dstsize or (0, 0))
+        down = np.asarray(ff.PyrDown(dstsize, border=border, output_dtype=dtype)(x))
+        up = np.asarray(ff.PyrUp(output_dtype=dtype)(x))
+        assert down.dtype == up.dtype == np.dtype(dtype)
+        want_down = _cv(cv2.pyrDown, x, borderType=CB[border], **kw)
+        np.testing.assert_array_equal(down, want_down, err_msg=f"{(h, w, border)}")
+        np.testing.assert_array_equal(up, _cv(cv2.pyrUp, x), err_msg=f"{(h, w)}")
+    for value in (info.min, info.max):
+        flat = np.full((1, 6, 7, 1), value, dtype)
+        assert np.all(np.asarray(ff.PyrDown(output_dtype=dtype)(flat)) == value)
+        assert np.all(np.asarray(ff.PyrUp(output_dtype=dtype)(flat)) == value)
+    with pytest.raises(ValueError, match="output_dtype"):
+        ff.PyrDown(output_dtype="uint8")(x)
+
+
 # -- the compiled (XLA) path --------------------------------------------------------------------
 # Static sizes of at least STENCIL_MIN_ELEMENTS values per image run one XLA computation that
 # splits each axis into first / interior / last outputs (the border outputs from a few gathered
@@ -229,7 +255,7 @@ def test_compiled_path_every_split_against_cv2(up, rng):
         got = _forced(x, (up, dstsize, border, data_format, False))
         assert got.shape == want.shape, (h, w, dstsize)
         assert np.max(np.abs(got - want)) <= 4e-5 * np.abs(x).max(), (h, w, dstsize, border)
-        got_u8 = _forced(xu, (up, dstsize, border, data_format, True))
+        got_u8 = _forced(xu, (up, dstsize, border, data_format, "uint8"))
         np.testing.assert_array_equal(got_u8, want_u8, err_msg=f"{(h, w, dstsize, border)}")
 
 
@@ -246,5 +272,5 @@ def test_layers_take_the_compiled_path_on_large_images(rng):
         fn = ff.pyrup_uint8 if up else ff.pyrdown_uint8
         kw = {} if up else {"border": layer.border}
         np.testing.assert_array_equal(
-            np.asarray(fn(xu, layer.dstsize, **kw)), _forced(xu, spec[:4] + (True,))
+            np.asarray(fn(xu, layer.dstsize, **kw)), _forced(xu, spec[:4] + ("uint8",))
         )

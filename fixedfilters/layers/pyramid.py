@@ -48,7 +48,8 @@ output. Otherwise (small images, unknown height or width) the same arithmetic ru
 ops, the border through a gather of the extended axis. A layer picks once, from the shape it
 was built with. The two paths agree to a few float32 ulps (XLA may fuse a multiply-add); both
 stay within the registry's tolerance of ``cv2`` (OpenCV 5.1's SIMD order differs from its
-scalar one anyway). The uint8 functions sum in int32 (exact) with the same code.
+scalar one anyway). The integer paths (uint8, uint16, int16) sum in int32 (exact) with the same
+code.
 
 Cost, measured against ``cv2`` at its best in one run of ``benchmarks/bench.py --ops pyr
 --repeats 5`` (2 busy cores; in-graph time / OpenCV's, 8x512x512x3 and 64x64x64x1 float32):
@@ -73,7 +74,7 @@ from keras.saving import register_keras_serializable
 
 from fixedfilters import kernels
 from fixedfilters.borders import normalize_border
-from fixedfilters.layers.base import FixedFilter, check_data_format
+from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_data_format
 from fixedfilters.ops import filter_method, pad_axis, spatial_axes, xla_jit
 
 __all__ = ["PyrDown", "PyrUp", "pyrdown_uint8", "pyrup_uint8", "PYRDOWN_BORDERS", "PYRUP_BORDERS"]
@@ -370,8 +371,11 @@ def _pyramid(x, kx, ky, spec, fused: bool = False):
 
     Float (``exact`` False): taps ``16 * kx``, ``16 * ky`` (the layer's weights; for the
     standard taps the integers 1, 4, 6, 4, 1, exactly) and the sum scaled by ``1 / 256``
-    (down) or ``1 / 64`` (up) at the end, as OpenCV does. ``exact`` True: ``x`` is uint8, the
-    sums run in int32 with OpenCV's integer taps, then ``(s + 128) >> 8`` / ``(s + 32) >> 6``.
+    (down) or ``1 / 64`` (up) at the end, as OpenCV does. ``exact`` a dtype name (``x``'s:
+    uint8, uint16 or int16): the sums run in int32 with OpenCV's integer taps (exact: at most
+    ``256 * 65535`` in size), then ``(s + 128) >> 8`` / ``(s + 32) >> 6`` (an arithmetic
+    shift: floor, for int16 too), OpenCV's ``FixPtCast``; the taps sum to 256 (64), so the
+    result stays in the dtype's range.
     ``fused`` (set inside the XLA computation): ``PyrUp`` as one expression of ``x``.
     """
     up, dstsize, border, data_format, exact = spec
@@ -384,11 +388,11 @@ def _pyramid(x, kx, ky, spec, fused: bool = False):
     if up:
         s = _pyr_up(x, tx, ty, dstsize, data_format, fused)
         if exact:
-            return ops.cast(ops.right_shift(s + 32, 6), "uint8")
+            return ops.cast(ops.right_shift(s + 32, 6), exact)
         return s * ops.cast(1.0 / 64.0, s.dtype)
     s = _pyr_down(x, tx, ty, dstsize, border, data_format)
     if exact:
-        return ops.cast(ops.right_shift(s + 128, 8), "uint8")
+        return ops.cast(ops.right_shift(s + 128, 8), exact)
     return s * ops.cast(1.0 / 256.0, s.dtype)
 
 
@@ -454,11 +458,9 @@ class _Pyramid(FixedFilter):
         return {"kernel_x": _TAPS[None, :].copy(), "kernel_y": _TAPS[None, :].copy()}
 
     def _output_dtypes(self, input_dtype: str) -> tuple[str, ...]:
-        # cv2.pyrDown/pyrUp keep the depth; uint8 through OpenCV's integer rounding
-        # ((sum + 128) >> 8, (sum + 32) >> 6: pyrdown_uint8 / pyrup_uint8, the standard taps).
-        return {"uint8": ("uint8",), "float32": ("float32",), "float64": ("float64",)}.get(
-            input_dtype, ()
-        )
+        # cv2.pyrDown/pyrUp keep the depth; 8- and 16-bit images through OpenCV's integer
+        # rounding ((sum + 128) >> 8, (sum + 32) >> 6, with the standard taps).
+        return SAME_DEPTH.get(input_dtype, ())
 
     @property
     def kernel_x(self):
@@ -552,8 +554,9 @@ class PyrDown(_Pyramid):
     Correlation with ``outer(k, k)``, ``k = [1, 4, 6, 4, 1] / 16`` (symmetric: no flip
     question); the taps are the fixed weights ``kernel_x``/``kernel_y`` ``(1, 5)``. See the
     module docstring for OpenCV's exact rules (reproduced) and the method (shift-and-add on the
-    kept outputs only, XLA-compiled for static sizes). uint8 input is filtered as float32;
-    ``output_dtype="uint8"`` or :func:`pyrdown_uint8` give ``cv2.pyrDown``'s own uint8 bytes.
+    kept outputs only, XLA-compiled for static sizes). Integer input is filtered as float32;
+    ``output_dtype`` equal to an 8- or 16-bit input's dtype (``"uint8"``, ``"uint16"``,
+    ``"int16"``) gives ``cv2.pyrDown``'s own integers (:func:`pyrdown_uint8` for uint8).
 
     Input ``(batch, H, W, C)``; output ``(batch, h, w, C)`` (channels first likewise), 1x1 -> 1x1.
 
@@ -566,9 +569,8 @@ class PyrDown(_Pyramid):
     _borders = PYRDOWN_BORDERS
 
     def _filter_exact(self, x, output_dtype: str):
-        return _uint8_step(
-            x, (False, self.dstsize, self.border, self.data_format, True), self._method(x)
-        )
+        spec = (False, self.dstsize, self.border, self.data_format, output_dtype)
+        return _exact_step(x, spec, self._method(x))
 
 
 @register_keras_serializable(package="fixedfilters")
@@ -583,8 +585,9 @@ class PyrUp(_Pyramid):
     column see a replicated pixel). Correlation, taps the fixed weights ``kernel_x``/``kernel_y``
     ``(1, 5)`` = ``[1, 4, 6, 4, 1] / 16``, used polyphase: the four output phases computed from
     the input by shift-and-add and interleaved (no zero-stuffed image, no convolution; see the
-    module docstring). ``output_dtype="uint8"`` or :func:`pyrup_uint8` give ``cv2.pyrUp``'s own
-    uint8 bytes.
+    module docstring). ``output_dtype`` equal to an 8- or 16-bit input's dtype (``"uint8"``,
+    ``"uint16"``, ``"int16"``) gives ``cv2.pyrUp``'s own integers (:func:`pyrup_uint8` for
+    uint8).
 
     Input ``(batch, H, W, C)``; output ``(batch, h, w, C)`` (channels first likewise).
 
@@ -598,9 +601,8 @@ class PyrUp(_Pyramid):
     _up = True
 
     def _filter_exact(self, x, output_dtype: str):
-        return _uint8_step(
-            x, (True, self.dstsize, self.border, self.data_format, True), self._method(x)
-        )
+        spec = (True, self.dstsize, self.border, self.data_format, output_dtype)
+        return _exact_step(x, spec, self._method(x))
 
 
 # -- OpenCV's integer results for uint8 ----------------------------------------------------------
@@ -616,8 +618,9 @@ def _uint8_input(x, name: str):
     return ops.cast(_uint8_tensor(x, name), "float32")
 
 
-def _uint8_step(x, spec, method: str):
-    """OpenCV's uint8 result of the step ``spec`` (its ``exact`` flag set) for a uint8 ``x``."""
+def _exact_step(x, spec, method: str):
+    """OpenCV's integer result of the step ``spec`` (``exact`` the output dtype: the input's,
+    uint8, uint16 or int16) for an integer ``x``."""
     t = ops.convert_to_tensor(_TAPS, "float32")  # unused on the exact path (integer taps)
     return _run(x, t, t, spec, method)
 
@@ -655,8 +658,8 @@ def pyrdown_uint8(
     dstsize = _check_dstsize(dstsize)
     x = _uint8_tensor(x, "pyrdown_uint8")
     _validate_static(x, dstsize, data_format, up=False)
-    spec = (False, dstsize, border, data_format, True)
-    return _uint8_step(x, spec, _exact_method(x, data_format))
+    spec = (False, dstsize, border, data_format, "uint8")
+    return _exact_step(x, spec, _exact_method(x, data_format))
 
 
 def pyrup_uint8(x, dstsize: tuple[int, int] | None = None, *, data_format: str | None = None):
@@ -674,8 +677,8 @@ def pyrup_uint8(x, dstsize: tuple[int, int] | None = None, *, data_format: str |
     dstsize = _check_dstsize(dstsize)
     x = _uint8_tensor(x, "pyrup_uint8")
     _validate_static(x, dstsize, data_format, up=True)
-    spec = (True, dstsize, "reflect_101", data_format, True)
-    return _uint8_step(x, spec, _exact_method(x, data_format))
+    spec = (True, dstsize, "reflect_101", data_format, "uint8")
+    return _exact_step(x, spec, _exact_method(x, data_format))
 
 
 def _validate_static(x, dstsize, data_format: str, up: bool) -> None:

@@ -173,3 +173,20 @@ def test_integer_outputs_equal_cv2_under_predict(rng):
             got = model.predict(images, verbose=0)
             assert got.dtype == expected.dtype, (layer.name, got.dtype)
             np.testing.assert_array_equal(got, expected, err_msg=f"{layer.name} {size}")
+
+
+def test_16bit_pyramids_equal_cv2_under_predict(rng):
+    """PyrDown / PyrUp on int16 images (negative sums: OpenCV's floor shift) in a jitted
+    ``predict``, byte for byte."""
+    import cv2
+
+    images = rng.integers(-32768, 32768, (2, 21, 34, 3)).astype(np.int16)
+    for layer, cv_fn in (
+        (ff.PyrDown(output_dtype="int16"), cv2.pyrDown),
+        (ff.PyrUp(output_dtype="int16"), cv2.pyrUp),
+    ):
+        expected = np.stack([cv_fn(im) for im in images])
+        inputs = keras.Input((21, 34, 3), dtype="int16")
+        got = keras.Model(inputs, layer(inputs)).predict(images, verbose=0)
+        assert got.dtype == np.int16, got.dtype
+        np.testing.assert_array_equal(got, expected, err_msg=layer.name)
