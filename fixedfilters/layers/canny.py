@@ -224,9 +224,15 @@ def _unpack(packed, w):
     return ops.cast(bits[:, :, :w], "bool")
 
 
-def _shift_rows(x, down: bool, k: int = 1):
-    """Rows moved down (row i gets row i-k) or up, zeros coming in (any height, dynamic too)."""
+def _shift_rows(x, down: bool, k=1):
+    """Rows moved down (row i gets row i-k) or up, zeros coming in (any height, dynamic too).
+    ``k`` an int, or a scalar tensor (a loop's shift: a slice of ``x`` beside a zero image)."""
     h = ops.shape(x)[1]
+    if not isinstance(k, int):
+        zeros = ops.zeros_like(x)
+        if down:
+            return ops.slice(ops.concatenate([zeros, x], axis=1), (0, h - k, 0), ops.shape(x))
+        return ops.slice(ops.concatenate([x, zeros], axis=1), (0, k, 0), ops.shape(x))
     zeros = ops.zeros_like(x[:, :1])  # x[:, :k] would be short when the height is below k
     if k > 1:
         zeros = ops.concatenate([zeros] * k, axis=1)
@@ -287,23 +293,13 @@ def _fill_columns(m, c, steps: int):
     ``g |= p & shift(g, d)``, ``p &= shift(p, d)`` for ``d = 1, 2, 4, ...``: after the step
     with ``d``, ``p`` says the ``2 d`` rows ending here are all candidates. The steps are a
     loop with a dynamic shift (unrolled, they tripled the first call's compile time)."""
-    h = ops.shape(m)[1]
-    zeros = ops.zeros_like(m)
-    full = ops.shape(m)
-
-    def shift(x, d, down: bool):
-        # rows moved down by d (row i gets row i - d) or up, zeros coming in
-        if down:
-            return ops.slice(ops.concatenate([zeros, x], axis=1), (0, h - d, 0), full)
-        return ops.slice(ops.concatenate([x, zeros], axis=1), (0, d, 0), full)
-
     for down in (True, False):
 
         def step(k, carry, down=down):
             g, p = carry
             d = ops.left_shift(ops.convert_to_tensor(1, "int32"), k)
-            g = ops.bitwise_or(g, ops.bitwise_and(p, shift(g, d, down)))
-            return g, ops.bitwise_and(p, shift(p, d, down))
+            g = ops.bitwise_or(g, ops.bitwise_and(p, _shift_rows(g, down, d)))
+            return g, ops.bitwise_and(p, _shift_rows(p, down, d))
 
         m, _ = ops.fori_loop(0, steps, step, (m, c))
     return m

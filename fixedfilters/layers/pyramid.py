@@ -605,7 +605,7 @@ class PyrUp(_Pyramid):
         return _exact_step(x, spec, self._method(x))
 
 
-# -- OpenCV's integer results for uint8 ----------------------------------------------------------
+# -- OpenCV's integer results (uint8 here; the layers take 16-bit too) ---------------------------
 def _uint8_tensor(x, name: str):
     x = ops.convert_to_tensor(x)
     if backend.standardize_dtype(x.dtype) != "uint8":
