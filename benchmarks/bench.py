@@ -95,6 +95,29 @@ class Row:
     single_output: bool = True  # held to the 3x-input memory target
 
 
+def _box_row(k: int, peer: str | None = "dw") -> Row:
+    """BoxFilter ``k x k`` (float32) against ``cv2.boxFilter(p, -1, (k, k))``."""
+    return Row(
+        f"BoxFilter {k}x{k}",
+        "BoxFilter",
+        lambda: _g("BoxFilter")(k),
+        lambda p: cv2.boxFilter(p, -1, (k, k)),
+        peer=peer,
+    )
+
+
+def _median_row(k: int, dtype: str) -> Row:
+    """MedianBlur ``k`` on ``dtype`` images against ``cv2.medianBlur`` (no Keras peer)."""
+    return Row(
+        f"MedianBlur {k} ({dtype})",
+        "MedianBlur",
+        lambda: _g("MedianBlur")(k),
+        lambda p: cv2.medianBlur(p, k),
+        dtype=dtype,
+        peer=None,
+    )
+
+
 def _sobel(dx, dy, k):
     return lambda p: cv2.Sobel(p, cv2.CV_32F, dx, dy, ksize=k)
 
@@ -185,31 +208,10 @@ ROWS: list[Row] = [
         single_output=False,
     ),
     # -- layers landing from other branches (skipped with a note until they exist) --------------
-    Row(
-        "BoxFilter 5x5",
-        "BoxFilter",
-        lambda: _g("BoxFilter")(5),
-        lambda p: cv2.boxFilter(p, -1, (5, 5)),
-    ),
-    Row(
-        "BoxFilter 31x31",
-        "BoxFilter",
-        lambda: _g("BoxFilter")(31),
-        lambda p: cv2.boxFilter(p, -1, (31, 31)),
-    ),
-    Row(
-        "BoxFilter 3x3",
-        "BoxFilter",
-        lambda: _g("BoxFilter")(3),
-        lambda p: cv2.boxFilter(p, -1, (3, 3)),
-    ),
-    Row(
-        "BoxFilter 61x61",
-        "BoxFilter",
-        lambda: _g("BoxFilter")(61),
-        lambda p: cv2.boxFilter(p, -1, (61, 61)),
-        peer=None,  # a 61x61 DepthwiseConv2D takes seconds a call
-    ),
+    _box_row(5),
+    _box_row(31),
+    _box_row(3),
+    _box_row(61, peer=None),  # a 61x61 DepthwiseConv2D takes seconds a call
     Row(
         "BoxFilter 5x5 uint8 out",
         "BoxFilter",
@@ -274,37 +276,10 @@ ROWS: list[Row] = [
         lambda p: cv2.morphologyEx(p, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)),
         peer=None,
     ),
-    Row(
-        "MedianBlur 3 (float32)",
-        "MedianBlur",
-        lambda: _g("MedianBlur")(3),
-        lambda p: cv2.medianBlur(p, 3),
-        peer=None,
-    ),
-    Row(
-        "MedianBlur 5 (uint8)",
-        "MedianBlur",
-        lambda: _g("MedianBlur")(5),
-        lambda p: cv2.medianBlur(p, 5),
-        dtype="uint8",
-        peer=None,
-    ),
-    Row(
-        "MedianBlur 3 (uint8)",
-        "MedianBlur",
-        lambda: _g("MedianBlur")(3),
-        lambda p: cv2.medianBlur(p, 3),
-        dtype="uint8",
-        peer=None,
-    ),
-    Row(
-        "MedianBlur 7 (uint8)",
-        "MedianBlur",
-        lambda: _g("MedianBlur")(7),
-        lambda p: cv2.medianBlur(p, 7),
-        dtype="uint8",
-        peer=None,
-    ),
+    _median_row(3, "float32"),
+    _median_row(5, "uint8"),
+    _median_row(3, "uint8"),
+    _median_row(7, "uint8"),
     Row(
         "Canny 50/150 (uint8)",
         "Canny",
