@@ -331,12 +331,23 @@ def gabor_case(ksize, sigma, theta, lambd, gamma, psi=np.pi / 2) -> Case:
     )
 
 
+def _no_border_value(make):
+    """The pyramids have no constant border and refuse ``border_value``: the registry's uniform
+    ``border_value=0.0`` is dropped here (another value would be a test bug)."""
+
+    def wrapped(border_value=0.0, **kw):
+        assert border_value == 0.0, border_value
+        return make(**kw)
+
+    return wrapped
+
+
 def pyrdown_case(dstsize=None, border_first="reflect_101") -> Case:
     # OpenCV 5.1's pyrDown also takes BORDER_WRAP (natively, tested in test_pyramid.py); the
     # registry's wrap reference pads and crops for same-size outputs, so it is left out here.
     return Case(
         id=f"pyrdown-{dstsize}",
-        make=lambda **kw: ff.PyrDown(dstsize, **kw),
+        make=_no_border_value(lambda **kw: ff.PyrDown(dstsize, **kw)),
         cv=lambda p, b: cv2.pyrDown(p, dstsize=dstsize or (0, 0), borderType=b),
         tapsum=1.0,
         radius=2,
@@ -348,7 +359,7 @@ def pyrdown_case(dstsize=None, border_first="reflect_101") -> Case:
 def pyrup_case() -> Case:
     return Case(
         id="pyrup",
-        make=lambda **kw: ff.PyrUp(**kw),
+        make=_no_border_value(lambda **kw: ff.PyrUp(**kw)),
         cv=lambda p, b: cv2.pyrUp(p, borderType=b),
         tapsum=4.0,  # 4 * outer(k, k) on the zero-stuffed image; per output at most 1
         radius=2,

@@ -587,10 +587,12 @@ def flag_shown(key: str) -> str:
 
 def test_layer_parameters_follow_forwarded_kwargs():
     # Erode(ksize=None, **kwargs) forwards to MorphologyEx: its options are MorphologyEx's but
-    # op, which Erode fixes (a given op is dropped).
+    # op, which Erode fixes (op="erode" is accepted, another op is a TypeError).
     erode = _layer_parameters(ff.Erode)
     expected = {"ksize", "shape", "kernel", "anchor", "iterations", "border", "border_value"}
-    assert set(erode) == expected and ff.Erode(op="dilate").op == "erode"
+    assert set(erode) == expected and ff.Erode(op="erode").op == "erode"
+    with pytest.raises(TypeError, match="'op'"):
+        ff.Erode(op="dilate")
     assert erode["border"].default == "constant" and erode["border_value"].default is None
     assert set(_layer_parameters(ff.Dilate)) == expected
     assert "op" in _layer_parameters(ff.MorphologyEx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import cv2
@@ -282,3 +283,103 @@ def test_gaussian_and_magnitude_refuse_scale_and_delta():
             make(3, scale=2.0)
         with pytest.raises(TypeError, match="delta"):
             make(3, delta=1.0)
+
+
+# -- one rule for arguments: a parent's argument the layer does not use is refused -------------
+# A valid value of each parent-class argument (so a refusal can only come from the rule).
+_PARENT_SAMPLES = {
+    "scale": 2.0,
+    "delta": 1.0,
+    "normalize": False,
+    "kernel": [[0.0, 1.0, 0.0]],
+    "anchor": (0, 0),
+    "border": "reflect",
+    "border_value": 1.0,
+    "data_format": "channels_first",
+    "output_dtype": "int16",
+    "ksize": 5,
+    "op": "open",
+    "dx": 1,
+    "dy": 0,
+    "dstsize": None,
+}
+# layers outside the registry (no cv2 float parity case of their own there)
+_EXTRA_LAYERS = {
+    "Canny": lambda: ff.Canny(10, 20),
+    "Erode": lambda: ff.Erode(3),
+    "Dilate": lambda: ff.Dilate((3, 5), shape="cross"),
+}
+
+
+def _parent_arguments(cls) -> set[str]:
+    """The keyword arguments of ``cls``'s parent classes' constructors, up to FixedFilter."""
+    from fixedfilters.layers.base import FixedLayer
+
+    names = set()
+    for klass in cls.__mro__[1:]:
+        if klass is FixedLayer:
+            break
+        if "__init__" in vars(klass):
+            for name, p in inspect.signature(klass.__init__).parameters.items():
+                if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                    names.add(name)
+    return names
+
+
+def _unused_parent_arguments(layer) -> list[str]:
+    config = layer.get_config()
+    return sorted(_parent_arguments(type(layer)) - set(config))
+
+
+_REFUSAL_LAYERS = [
+    pytest.param(lambda c=c: c.make(border=c.default_border, border_value=0.0), id=c.id)
+    for c in CASES
+] + [pytest.param(make, id=name) for name, make in _EXTRA_LAYERS.items()]
+
+
+@pytest.mark.parametrize("make", _REFUSAL_LAYERS)
+def test_unused_parent_arguments_are_refused(make):
+    layer = make()
+    config = layer.get_config()
+    cls = type(layer)
+    unused = _unused_parent_arguments(layer)
+    for name in unused:
+        value = _PARENT_SAMPLES[name]
+        with pytest.raises(TypeError) as info:
+            cls.from_config({**config, name: value})
+        message = str(info.value)
+        assert cls.__name__ in message and repr(name) in message, message
+        assert f"{name}={value!r}" in message, message
+    # everything the layer saves, it takes back (from_config(get_config()) round trips)
+    assert cls.from_config(config).get_config() == config
+
+
+def test_refusals_of_the_issue_and_accepted_fixed_values():
+    """The arguments issue 20 found silently dropped are refused; a fixed value is accepted."""
+    refused = {
+        "op": lambda: ff.Dilate(op="erode"),
+        "scale": lambda: ff.BoxFilter(3, scale=2.0),
+        "delta": lambda: ff.BoxFilter(3, delta=1.0),
+        "normalize": lambda: ff.Blur(3, normalize=False),
+        "border": lambda: ff.Canny(10, 20, border="constant"),
+        "ksize": lambda: ff.Scharr(1, 0, ksize=5),
+        "kernel": lambda: ff.Gabor(5, 1.0, 0.0, 4.0, 0.5, kernel=[[1.0]]),
+        "anchor": lambda: ff.Gabor(5, 1.0, 0.0, 4.0, 0.5, anchor=(0, 0)),
+        "border_value": lambda: ff.PyrDown(border_value=3.0),
+        "output_dtype": lambda: ff.Canny(10, 20, output_dtype="int16"),
+    }
+    for name, make in refused.items():
+        with pytest.raises(TypeError, match=f"'{name}'"):
+            make()
+    assert ff.Dilate(op="dilate").op == "dilate" and ff.Erode(op="erode").op == "erode"
+    assert ff.Scharr(0, 1, ksize=-1).ksize == -1
+    assert (
+        ff.Canny(10, 20, output_dtype="uint8")
+        .compute_output_spec(keras.KerasTensor((1, 8, 8, 1), "uint8"))
+        .dtype
+        == "uint8"
+    )
+    assert ff.MedianBlur(3, border_value=0.0).get_config().get("border_value") is None
+    for value in (1.0, None, False):
+        with pytest.raises(TypeError, match="'border_value'"):
+            ff.MedianBlur(3, border_value=value)

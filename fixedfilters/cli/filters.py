@@ -261,7 +261,7 @@ FILTERS: dict[str, FilterSpec] = {
             "median",
             "MedianBlur",
             "median of each ksize x ksize window (ksize > 5: 8-bit images only, as OpenCV)",
-            (("ksize", "3"), ("border", "replicate"), ("border_value", "0.0")),
+            (("ksize", "3"), ("border", "replicate")),
             "cv2.medianBlur(img, ksize) (border replicate, the only one it has)",
             picture="round",
             # 8-bit images: computed in uint8, cv2.medianBlur's own bytes (a median is exact)

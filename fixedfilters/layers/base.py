@@ -10,7 +10,35 @@ Two mechanisms keep the taps fixed, and both are needed:
   ``layer.trainable_weights`` keep telling the truth.
 
 Weights are plain Keras variables: ``get_weights``/``set_weights``, checkpoints and ``.keras``
-files read and write them, and the output is always computed from them.
+files read and write them, and the output is always computed from them, on every path (float
+and integer ``output_dtype``): ``set_weights`` with other taps changes the output. The exact
+integer paths that repeat OpenCV's fixed-point arithmetic for one set of taps
+(:func:`fixedfilters.layers.box.box_uint8`, the pyramids' integer sums, the fixed-point Gaussian)
+run only while the weights still hold those taps; the test is made in the graph
+(:func:`follow_taps`: an ``ops.cond`` on ``ops.all(weight == taps)``, decided at once when
+eager) and costs a compare of a few taps per call. With other weights the layer returns the
+generic result, its float path from the weights rounded half to even and saturated (OpenCV's
+``saturate_cast``). ``Canny`` reads its Sobel taps as int32 (OpenCV's CV_16S derivative is
+integer arithmetic: fractional taps are truncated toward zero). ``MedianBlur`` has no weights.
+
+One rule for arguments
+----------------------
+A layer refuses, with a ``TypeError`` naming the layer, the argument and why, every argument it
+would not use, including those a parent class takes (``BoxFilter`` is a separable filter but has
+no ``scale``; ``Gabor`` is a ``Filter2D`` built from Gabor parameters, not from a ``kernel``).
+A class declares them in two class attributes, merged along the class hierarchy and checked in
+one place (:class:`_Arguments`, before any constructor runs):
+
+``_refused_args: dict[str, str]``
+    argument name -> why the layer does not take it (shown in the message).
+``_fixed_args: dict[str, tuple[tuple, str]]``
+    argument name -> (the values accepted, why): an argument the class sets itself (Scharr's
+    ``ksize`` is -1, Erode's ``op`` is ``"erode"``). Passing one of the accepted values is
+    allowed (it is removed before the constructor runs: the class supplies it), any other value
+    is refused.
+
+``get_config`` of every class emits only what its constructor takes, so ``from_config``
+round trips and ``.keras`` files keep working.
 
 Output dtypes (``output_dtype=``): OpenCV's ``ddepth``
 ------------------------------------------------------
@@ -58,6 +86,8 @@ from fixedfilters.exact import check_output_dtype, is_integer_dtype, saturate_ca
 from fixedfilters.kernels import _check_finite as check_real
 
 __all__ = [
+    "follow_taps",
+    "taps_equal",
     "FixedLayer",
     "FixedFilter",
     "SAME_DEPTH",
@@ -146,13 +176,103 @@ def _assert_nonempty_tf(x, data_format: str, owner: str):
         return tf.identity(x)
 
 
-class FixedLayer(Layer):
+def _same_value(value: object, allowed: object) -> bool:
+    """``value`` is ``allowed`` (``None``/bools by identity, so ``0 != False != None``)."""
+    if value is None or allowed is None or isinstance(value, bool) or isinstance(allowed, bool):
+        return value is allowed
+    if isinstance(value, str) != isinstance(allowed, str):
+        return False
+    try:
+        same = value == allowed
+    except Exception:  # noqa: BLE001 - an odd object never equals a fixed value
+        return False
+    return same if isinstance(same, bool) else False
+
+
+def _merged(cls: type, attribute: str) -> dict:
+    """``attribute`` (a dict) merged along ``cls``'s MRO, the subclass's entries winning."""
+    table: dict = {}
+    for klass in reversed(cls.__mro__):
+        table.update(vars(klass).get(attribute, {}))
+    return table
+
+
+class _Arguments(type(Layer)):
+    """Metaclass of :class:`FixedLayer`: the one place arguments a layer does not use are
+    refused, before ``__new__``/``__init__`` see them (see the module docstring)."""
+
+    def __call__(cls, *args, **kwargs):
+        fixed = _merged(cls, "_fixed_args")
+        for name, reason in _merged(cls, "_refused_args").items():
+            if name in kwargs and name not in fixed:
+                raise TypeError(
+                    f"{cls.__name__} has no {name!r} argument: {reason}. "
+                    f"Received: {name}={kwargs[name]!r}"
+                )
+        for name, (values, reason) in fixed.items():
+            if name not in kwargs:
+                continue
+            if not any(_same_value(kwargs[name], v) for v in values):
+                shown = " or ".join(f"{name}={v!r}" for v in values)
+                raise TypeError(
+                    f"{cls.__name__} takes no {name!r} argument other than {shown}: {reason}. "
+                    f"Received: {name}={kwargs[name]!r}"
+                )
+            del kwargs[name]  # the class sets it itself
+        return super().__call__(*args, **kwargs)
+
+
+def taps_equal(weights, taps):
+    """A boolean scalar tensor: every weight equals its taps (NumPy arrays, same shapes)."""
+    same = None
+    for w, t in zip(weights, taps, strict=True):
+        t = ops.convert_to_tensor(np.asarray(t, np.float64).astype(standardize_dtype(w.dtype)))
+        eq = ops.all(ops.equal(w, t))
+        same = eq if same is None else ops.logical_and(same, eq)
+    return same
+
+
+def follow_taps(same, exact, general):
+    """``exact()`` if the boolean scalar ``same`` holds, else ``general()``.
+
+    ``same`` is computed from the weights at call time (e.g. :func:`taps_equal`). Eager
+    (TensorFlow eager, JAX outside a trace) it is decided at once and only one function runs;
+    in a graph or a trace (``tf.function``, XLA, ``jax.jit``) it is an ``ops.cond``, so the
+    branch follows a ``set_weights`` made after tracing. Both functions return tensors of one
+    shape and dtype.
+    """
+    concrete = _concrete_bool(same)
+    if concrete is not None:
+        return exact() if concrete else general()
+    return ops.cond(same, exact, general)
+
+
+def _concrete_bool(t):
+    """``bool(t)`` when ``t`` holds a value now, else None (a graph or a trace)."""
+    name = backend.backend()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        return bool(t.numpy()) if tf.executing_eagerly() else None
+    if name == "jax":
+        import jax
+
+        return None if isinstance(t, jax.core.Tracer) else bool(t)
+    return None
+
+
+class FixedLayer(Layer, metaclass=_Arguments):
     """A layer that is never trainable: ``trainable`` reads ``False`` and ignores assignment.
 
     ``trainable=True`` in the constructor is an error; ``layer.trainable = True`` (directly or
     through ``model.trainable = True``) is ignored, so the fine-tuning idiom cannot unfreeze it.
     Under a mixed dtype policy the layer computes in the policy's variable dtype (float32).
+    Arguments the layer does not use are refused (``_refused_args``/``_fixed_args``; see the
+    module docstring).
     """
+
+    _refused_args: dict[str, str] = {}
+    _fixed_args: dict[str, tuple[tuple, str]] = {}
 
     def __init__(self, **kwargs):
         trainable = kwargs.pop("trainable", False)

@@ -44,7 +44,7 @@ from keras.saving import register_keras_serializable
 
 from fixedfilters import kernels
 from fixedfilters.borders import border_index, normalize_border
-from fixedfilters.layers.base import check_data_format
+from fixedfilters.layers.base import FixedFilter, check_data_format, follow_taps, taps_equal
 from fixedfilters.layers.filters import SeparableFilter
 from fixedfilters.ops import _slice, _strip, filter_method, sep_filter, xla_jit
 from fixedfilters.structuring import check_anchor
@@ -212,6 +212,12 @@ class BoxFilter(SeparableFilter):
     [2.0, 3.0, 6.0, 9.0, 10.0]
     """
 
+    _refused_args = {
+        "scale": "cv2.boxFilter has no scale; use normalize=True (the mean, 1 / (kw * kh)) or "
+        "normalize=False (the sums)",
+        "delta": "cv2.boxFilter has no delta (add to the output instead)",
+    }
+
     def __init__(
         self,
         ksize: int | tuple[int, int] = 3,
@@ -222,8 +228,6 @@ class BoxFilter(SeparableFilter):
         border_value: float = 0.0,
         **kwargs,
     ):
-        for key in ("scale", "delta"):
-            kwargs.pop(key, None)
         if isinstance(ksize, list) or (isinstance(ksize, np.ndarray) and ksize.ndim == 1):
             ksize = tuple(ksize)
         kw, kh = kernels.box_ksize(ksize)
@@ -237,23 +241,34 @@ class BoxFilter(SeparableFilter):
 
     def _filter(self, x):
         kw, kh = self.ksize if isinstance(self.ksize, tuple) else (self.ksize, self.ksize)
-        if self._ff_method(x) == "stencil":
-            # the uniform tap value comes from the weights (all ones as built)
-            factor = self.kernel_x[0, 0] * self.kernel_y[0, 0] * self.scale
+
+        def general():
+            return sep_filter(
+                x,
+                self.kernel_x,
+                self.kernel_y,
+                scale=self.scale,
+                border=self.border,
+                border_value=self.border_value,
+                anchor=self.anchor,
+                data_format=self.data_format,
+                method="conv",
+            )
+
+        if self._ff_method(x) != "stencil":
+            return general()
+
+        def stencil():
+            # a box: one tap value per weight (all ones as built), read from the weights
+            factor = ops.cast(self.kernel_x[0, 0] * self.kernel_y[0, 0], x.dtype) * self.scale
             return _box_stencil(
                 x, factor, (kw, kh), self.anchor, self.border, self.border_value, self.data_format
             )
-        return sep_filter(
-            x,
-            self.kernel_x,
-            self.kernel_y,
-            scale=self.scale,
-            border=self.border,
-            border_value=self.border_value,
-            anchor=self.anchor,
-            data_format=self.data_format,
-            method="conv",
-        )
+
+        # the box stencil while the weights are uniform; other taps: the separable correlation
+        kx, ky = self.kernel_x, self.kernel_y
+        uniform = ops.logical_and(ops.all(kx == kx[0, 0]), ops.all(ky == ky[0, 0]))
+        return follow_taps(uniform, stencil, general)
 
     def _output_dtypes(self, input_dtype: str) -> tuple[str, ...]:
         # cv2.boxFilter(img, ddepth): uint8 images to uint8 (OpenCV's integer rounding, see
@@ -261,14 +276,23 @@ class BoxFilter(SeparableFilter):
         return {"uint8": ("uint8", "float32"), "float32": ("float32",)}.get(input_dtype, ())
 
     def _filter_exact(self, x, output_dtype: str):
-        return box_uint8(
-            x,
-            self.ksize,
-            normalize=self.normalize,
-            anchor=self.anchor,
-            border=self.border,
-            border_value=self.border_value,
-            data_format=self.data_format,
+        # OpenCV's integer box filter (box_uint8) is the result of taps of ones; while the
+        # weights hold them it runs, else the generic result from the weights (the float path,
+        # rounded half to even and saturated). The test is in the graph (base.follow_taps).
+        kw, kh = self.ksize if isinstance(self.ksize, tuple) else (self.ksize, self.ksize)
+        ones = taps_equal([self.kernel_x, self.kernel_y], [np.ones((1, kw)), np.ones((1, kh))])
+        return follow_taps(
+            ones,
+            lambda: box_uint8(
+                x,
+                self.ksize,
+                normalize=self.normalize,
+                anchor=self.anchor,
+                border=self.border,
+                border_value=self.border_value,
+                data_format=self.data_format,
+            ),
+            lambda: FixedFilter._filter_exact(self, x, output_dtype),
         )
 
     def get_config(self) -> dict:
@@ -297,6 +321,11 @@ class Blur(BoxFilter):
     [[0.5, 0.5]]
     """
 
+    _refused_args = {
+        "normalize": "cv2.blur always normalizes (the mean); use BoxFilter(ksize, "
+        "normalize=False) for the window sums",
+    }
+
     def __init__(
         self,
         ksize: int | tuple[int, int] = 3,
@@ -306,7 +335,6 @@ class Blur(BoxFilter):
         border_value: float = 0.0,
         **kwargs,
     ):
-        kwargs.pop("normalize", None)
         super().__init__(
             ksize, normalize=True, anchor=anchor, border=border, border_value=border_value, **kwargs
         )

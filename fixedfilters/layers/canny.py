@@ -419,12 +419,29 @@ class Canny(FixedFilter):
         aperture_size: Sobel aperture, 3, 5 or 7.
         l2_gradient: ``True`` for ``sqrt(dx**2 + dy**2)``, ``False`` for ``|dx| + |dy|``.
         data_format: ``"channels_last"`` or ``"channels_first"`` (default: Keras's setting).
+        output_dtype: ``None`` or ``"uint8"``, both meaning uint8 (``cv2.Canny`` always returns
+            uint8 0/255); any other value is a ``TypeError``. Not saved in ``get_config``.
+
+    ``border`` and ``border_value`` are refused (a ``TypeError``): ``cv2.Canny`` always uses
+    ``BORDER_REPLICATE``.
+
+    The Sobel taps are read from the weights at every call and cast to int32 (OpenCV's CV_16S
+    derivative is integer arithmetic): ``set_weights`` with other integer taps changes the
+    edges; fractional taps are truncated toward zero.
 
     >>> import numpy as np, fixedfilters as ff
     >>> img = np.zeros((1, 6, 6, 1), "uint8"); img[:, :, 3:] = 200
     >>> ff.Canny(50, 150)(img)[0, :, :, 0].numpy()[0].tolist()
     [0, 0, 255, 0, 0, 0]
     """
+
+    _refused_args = {
+        "border": "cv2.Canny always uses BORDER_REPLICATE for its Sobel step",
+        "border_value": "cv2.Canny has no constant border (always BORDER_REPLICATE)",
+    }
+    _fixed_args = {
+        "output_dtype": ((None, "uint8"), "cv2.Canny always returns uint8 edges (0 and 255)"),
+    }
 
     def __init__(
         self,
@@ -436,8 +453,6 @@ class Canny(FixedFilter):
         data_format: str | None = None,
         **kwargs,
     ):
-        for key in ("border", "border_value"):
-            kwargs.pop(key, None)  # fixed by cv2.Canny (replicate)
         self.threshold1 = _check_threshold("threshold1", threshold1)
         self.threshold2 = _check_threshold("threshold2", threshold2)
         self.aperture_size = _check_aperture(aperture_size)
@@ -501,7 +516,7 @@ class Canny(FixedFilter):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        for key in ("border", "border_value"):
+        for key in ("border", "border_value", "output_dtype"):
             config.pop(key, None)
         config.update(
             threshold1=self.threshold1,

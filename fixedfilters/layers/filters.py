@@ -42,7 +42,7 @@ from fixedfilters.exact import (
     laplacian_opencv_compiled,
     saturate_cast,
 )
-from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_real
+from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_real, follow_taps, taps_equal
 from fixedfilters.ops import correlate2d, filter_method, sep_filter, xla_jit
 from fixedfilters.structuring import check_anchor
 
@@ -259,6 +259,14 @@ class Scharr(Sobel):
     [[-3.0, -10.0, -3.0], [0.0, 0.0, 0.0], [3.0, 10.0, 3.0]]
     """
 
+    _fixed_args = {
+        "ksize": (
+            (-1,),
+            "Scharr is the Sobel derivative with ksize=-1 (cv2.Scharr); use "
+            "Sobel(dx, dy, ksize) for another aperture",
+        ),
+    }
+
     def __init__(
         self,
         dx: int = 1,
@@ -270,7 +278,6 @@ class Scharr(Sobel):
         border_value: float = 0.0,
         **kwargs,
     ):
-        kwargs.pop("ksize", None)  # a Sobel config round-trips through Scharr too
         super().__init__(
             dx,
             dy,
@@ -410,6 +417,11 @@ class GaussianBlur(SeparableFilter):
     [[0.0625, 0.125, 0.0625], [0.125, 0.25, 0.125], [0.0625, 0.125, 0.0625]]
     """
 
+    _refused_args = {
+        "scale": "cv2.GaussianBlur has no scale (its taps sum to 1; scale the output instead)",
+        "delta": "cv2.GaussianBlur has no delta (add to the output instead)",
+    }
+
     def __init__(
         self,
         ksize: int | tuple[int, int] = 3,
@@ -424,7 +436,6 @@ class GaussianBlur(SeparableFilter):
             ksize = tuple(ksize)
         size = _uint8_gaussian_size(ksize, sigma_x, sigma_y, kwargs.get("output_dtype"))
         kx, ky = kernels.gaussian_blur_kernels(size, sigma_x, sigma_y)
-        _refuse_scale_delta(type(self).__name__, kwargs)
         super().__init__(border=border, border_value=border_value, **kwargs)
         self.ksize = ksize if isinstance(ksize, tuple) else int(ksize)
         if isinstance(self.ksize, tuple):
@@ -450,15 +461,25 @@ class GaussianBlur(SeparableFilter):
                 reference = fixedpoint.integer_gaussian_kernels(
                     self._resolved_ksize, self.sigma_x, self.sigma_y, output_dtype
                 )
-                return fixedpoint.gaussian_blur_fixed(
-                    x,
-                    self.kernel_x[0],
-                    self.kernel_y[0],
-                    depth=output_dtype,
-                    border=self.border,
-                    border_value=self.border_value,
-                    data_format=self.data_format,
-                    reference=reference,
+                # OpenCV's fixed point is the result of its Gaussian taps: it runs while the
+                # weights hold them, else the generic result from the weights (the float path
+                # rounded half to even and saturated), decided in the graph.
+                taps = self._initial_taps()
+                return follow_taps(
+                    taps_equal(
+                        [self.kernel_x, self.kernel_y], [taps["kernel_x"], taps["kernel_y"]]
+                    ),
+                    lambda: fixedpoint.gaussian_blur_fixed(
+                        x,
+                        self.kernel_x[0],
+                        self.kernel_y[0],
+                        depth=output_dtype,
+                        border=self.border,
+                        border_value=self.border_value,
+                        data_format=self.data_format,
+                        reference=reference,
+                    ),
+                    lambda: super(GaussianBlur, self)._filter_exact(x, output_dtype),
                 )
         # OpenCV's float path: float32 passes, then saturate_cast.
         return super()._filter_exact(x, output_dtype)
@@ -495,6 +516,10 @@ class SobelMagnitude(SeparableFilter):
     """
 
     _combine = "magnitude"
+    _refused_args = {
+        "scale": "cv2.magnitude has no scale (scale the output instead)",
+        "delta": "cv2.magnitude has no delta (add to the output instead)",
+    }
 
     def __init__(
         self,
@@ -506,7 +531,6 @@ class SobelMagnitude(SeparableFilter):
     ):
         gx = kernels.sobel(1, 0, ksize)
         gy = kernels.sobel(0, 1, ksize)
-        _refuse_scale_delta(type(self).__name__, kwargs)
         super().__init__(border=border, border_value=border_value, **kwargs)
         self.ksize = int(ksize)
         # ksize=1: d/dx is ([-1, 0, 1], [1]) and d/dy ([1], [-1, 0, 1]); embed the 1-tap
@@ -525,17 +549,6 @@ class SobelMagnitude(SeparableFilter):
             config.pop(key)
         config.update(ksize=self.ksize)
         return config
-
-
-def _refuse_scale_delta(owner: str, kwargs: dict) -> None:
-    """``cv2.GaussianBlur`` and ``cv2.magnitude`` take no scale/delta: refuse them (they would
-    apply, then vanish from ``get_config``)."""
-    given = sorted(k for k in ("scale", "delta") if k in kwargs)
-    if given:
-        raise TypeError(
-            f"{owner} takes no {' or '.join(given)} (the OpenCV call has none). Received: "
-            + ", ".join(f"{k}={kwargs[k]!r}" for k in given)
-        )
 
 
 def _embed(taps: np.ndarray, n: int) -> np.ndarray:

@@ -39,6 +39,15 @@ class Gabor(Filter2D):
     ((5, 5), 1.0)
     """
 
+    _refused_args = {
+        "kernel": "its kernel is cv2.getGaborKernel(ksize, sigma, theta, lambd, gamma, psi); "
+        "use Filter2D(kernel) for another kernel",
+        "anchor": "a Gabor kernel is applied at its centre (cv2.filter2D's default anchor); "
+        "use Filter2D(kernel, anchor=...) for another anchor",
+        "delta": "Gabor is cv2.filter2D with delta=0; use Filter2D(kernel, delta=...) with "
+        "fixedfilters.kernels.gabor(...) to add one",
+    }
+
     def __init__(
         self,
         ksize: int | tuple[int, int],
@@ -52,8 +61,6 @@ class Gabor(Filter2D):
         border_value: float = 0.0,
         **kwargs,
     ):
-        for key in ("kernel", "anchor", "delta"):  # a Filter2D config's entries
-            kwargs.pop(key, None)
         if isinstance(ksize, list) or (isinstance(ksize, np.ndarray) and ksize.ndim == 1):
             ksize = tuple(ksize)
         k = kernels.gabor(ksize, sigma, theta, lambd, gamma, psi)

@@ -393,8 +393,10 @@ class MedianBlur(FixedFilter):
 
     OpenCV equivalent: ``cv2.medianBlur(img, ksize)`` on every (image, channel) plane, channels
     filtered independently. The border is replicate (``cv2.BORDER_REPLICATE``, the only one
-    ``cv2.medianBlur`` uses); ``border`` accepts only ``"replicate"``. A median has no kernel to
-    flip, and no weights: the layer holds nothing but its configuration.
+    ``cv2.medianBlur`` uses); ``border`` accepts only ``"replicate"``, and ``border_value`` is
+    refused (a ``TypeError``; ``0.0``, which configs of earlier versions carry, is accepted).
+    A median has no kernel to flip, and no weights: the layer holds nothing but its
+    configuration.
 
     ``ksize`` follows OpenCV: ``1`` returns the image (cast to float32); ``3`` and ``5`` take any
     real input dtype (OpenCV takes uint8, uint16, int16 and float32; those three integer
@@ -424,12 +426,19 @@ class MedianBlur(FixedFilter):
     0.0
     """
 
+    _fixed_args = {
+        "border_value": (
+            (0.0,),
+            "cv2.medianBlur replicates the edge pixels: there is no constant border to fill "
+            "(0.0 is accepted: configs saved by earlier versions carry it)",
+        ),
+    }
+
     def __init__(
         self,
         ksize: int = 3,
         *,
         border: str = "replicate",
-        border_value: float = 0.0,
         **kwargs,
     ):
         self.ksize = _check_ksize(ksize)
@@ -439,7 +448,7 @@ class MedianBlur(FixedFilter):
                 "MedianBlur supports only border='replicate': cv2.medianBlur always replicates "
                 f"the edge pixels and has no borderType. Received: border={border!r}"
             )
-        super().__init__(border=name, border_value=border_value, **kwargs)
+        super().__init__(border=name, **kwargs)
 
     def _initial_taps(self) -> dict:
         return {}
@@ -480,5 +489,6 @@ class MedianBlur(FixedFilter):
 
     def get_config(self) -> dict:
         config = super().get_config()
+        config.pop("border_value")
         config.update(ksize=self.ksize)
         return config

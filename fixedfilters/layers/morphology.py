@@ -625,9 +625,14 @@ class Erode(MorphologyEx):
     """
 
     _op = "erode"
+    _fixed_args = {
+        "op": (
+            ("erode",),
+            "Erode is MorphologyEx('erode'); use MorphologyEx(op, ...) for another operation",
+        ),
+    }
 
     def __init__(self, ksize: int | tuple[int, int] | None = None, **kwargs):
-        kwargs.pop("op", None)  # a config round trip carries it
         super().__init__(self._op, ksize, **kwargs)
 
     def get_config(self) -> dict:
@@ -653,3 +658,9 @@ class Dilate(Erode):
     """
 
     _op = "dilate"
+    _fixed_args = {
+        "op": (
+            ("dilate",),
+            "Dilate is MorphologyEx('dilate'); use MorphologyEx(op, ...) for another operation",
+        ),
+    }

@@ -74,7 +74,13 @@ from keras.saving import register_keras_serializable
 
 from fixedfilters import kernels
 from fixedfilters.borders import normalize_border
-from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_data_format
+from fixedfilters.layers.base import (
+    SAME_DEPTH,
+    FixedFilter,
+    check_data_format,
+    follow_taps,
+    taps_equal,
+)
 from fixedfilters.ops import filter_method, pad_axis, spatial_axes, xla_jit
 
 __all__ = ["PyrDown", "PyrUp", "pyrdown_uint8", "pyrup_uint8", "PYRDOWN_BORDERS", "PYRUP_BORDERS"]
@@ -440,6 +446,9 @@ def _assert_sizes_tf(x, dstsize, data_format: str, up: bool):
 class _Pyramid(FixedFilter):
     _borders: tuple[str, ...] = ()
     _up = False
+    _refused_args = {
+        "border_value": "cv2.pyrDown and cv2.pyrUp have no constant border (nothing to fill)",
+    }
 
     def __init__(
         self,
@@ -450,7 +459,6 @@ class _Pyramid(FixedFilter):
         **kwargs,
     ):
         border = _check_border(border, self._borders, type(self).__name__)
-        kwargs.pop("border_value", None)  # no constant border: nothing to configure
         super().__init__(border=border, data_format=data_format, **kwargs)
         self.dstsize = _check_dstsize(dstsize)
 
@@ -534,6 +542,19 @@ class _Pyramid(FixedFilter):
         spec = (self._up, self.dstsize, self.border, self.data_format, False)
         return _run(x, kx, ky, spec, self._method(x))
 
+    def _filter_exact(self, x, output_dtype: str):
+        # OpenCV's integer step (int32 sums with the taps 1 4 6 4 1, then its rounding shift)
+        # is the result of the standard taps: it runs while the weights hold them, else the
+        # generic result from the weights (the float path rounded half to even, saturated).
+        # The test is in the graph (base.follow_taps).
+        spec = (self._up, self.dstsize, self.border, self.data_format, output_dtype)
+        standard = taps_equal([self.kernel_x, self.kernel_y], [_TAPS[None, :], _TAPS[None, :]])
+        return follow_taps(
+            standard,
+            lambda: _exact_step(x, spec, self._method(x)),
+            lambda: FixedFilter._filter_exact(self, x, output_dtype),
+        )
+
     def get_config(self) -> dict:
         config = super().get_config()
         config.pop("border_value", None)
@@ -568,10 +589,6 @@ class PyrDown(_Pyramid):
 
     _borders = PYRDOWN_BORDERS
 
-    def _filter_exact(self, x, output_dtype: str):
-        spec = (False, self.dstsize, self.border, self.data_format, output_dtype)
-        return _exact_step(x, spec, self._method(x))
-
 
 @register_keras_serializable(package="fixedfilters")
 class PyrUp(_Pyramid):
@@ -599,10 +616,6 @@ class PyrUp(_Pyramid):
 
     _borders = PYRUP_BORDERS
     _up = True
-
-    def _filter_exact(self, x, output_dtype: str):
-        spec = (True, self.dstsize, self.border, self.data_format, output_dtype)
-        return _exact_step(x, spec, self._method(x))
 
 
 # -- OpenCV's integer results (uint8 here; the layers take 16-bit too) ---------------------------
