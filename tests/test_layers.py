@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fixedfilters as ff
-from cvref import CASES, reference, tolerance
+from cvref import CASES, CV_BORDER, assert_same_bytes, reference, tolerance
 
 
 def _build(case, shape=(None, 16, 16, 3)):
@@ -383,3 +383,171 @@ def test_refusals_of_the_issue_and_accepted_fixed_values():
     for value in (1.0, None, False):
         with pytest.raises(TypeError, match="'border_value'"):
             ff.MedianBlur(3, border_value=value)
+
+
+# -- every integer path computes from the weights ------------------------------------------------
+# small values: float32 sums of them with dyadic taps stay exact, and few sums saturate
+_INT_RANGES = {"uint8": (0, 8), "uint16": (0, 1000), "int16": (-500, 500)}
+
+
+def _int_combos():
+    """(case, input dtype, output dtype): each integer output dtype a case with taps supports,
+    on uint8 input where it is allowed there, else on its own dtype."""
+    out = []
+    for case in CASES:
+        if not case.has_taps:
+            continue
+        layer = case.make(border=case.default_border, border_value=0.0)
+        for dst in ("uint8", "int16", "uint16"):
+            for src in ("uint8", dst):
+                if dst in layer._output_dtypes(src):
+                    out.append(pytest.param(case, src, dst, id=f"{case.id}-{src}-{dst}"))
+                    break
+    return out
+
+
+def _other_weights(weights, linear: bool):
+    """Different taps: dyadic values (float32 sums of them stay exact), not uniform."""
+    if not linear:  # a structuring element: toggle its first entry
+        (w,) = weights
+        w = w.copy()
+        w.flat[0] = 1.0 - w.flat[0]
+        return [w]
+    return [
+        (np.round(w * 4) / 4 + 0.25 * (np.arange(w.size).reshape(w.shape) % 3 + 1)).astype(w.dtype)
+        for w in weights
+    ]
+
+
+def _cv_from_weights(layer, plane, weights):
+    """cv2 (float64) on one plane, for the layer's configuration with ``weights`` as taps."""
+    b = CV_BORDER[layer.border]
+    plane = plane.astype(np.float64)
+    if isinstance(layer, (ff.PyrDown, ff.PyrUp)):
+        kx, ky = (w[0].astype(np.float64) for w in weights)
+        if isinstance(layer, ff.PyrDown):
+            return cv2.sepFilter2D(plane, cv2.CV_64F, kx, ky, borderType=b)[::2, ::2]
+        z = np.zeros((2 * plane.shape[0], 2 * plane.shape[1]))
+        z[::2, ::2] = plane  # pyrUp: the zero-stuffed image, 4 * outer(k, k), reflect_101
+        return cv2.sepFilter2D(z, cv2.CV_64F, 2 * kx, 2 * ky, borderType=cv2.BORDER_REFLECT_101)
+    if isinstance(layer, ff.MorphologyEx):
+        code = {"erode": 0, "dilate": 1, "gradient": 4}[layer.op]
+        element = (weights[0] != 0).astype(np.uint8)
+        return cv2.morphologyEx(
+            plane, code, element, anchor=tuple(layer.anchor), iterations=layer.iterations,
+            borderType=b, borderValue=0,
+        )  # fmt: skip
+    if isinstance(layer, ff.Filter2D):
+        k, anchor, scale = weights[0].astype(np.float64), tuple(layer.anchor), 1.0
+    else:
+        kx, ky = weights
+        k = sum(np.outer(ky[t], kx[t]) for t in range(kx.shape[0])).astype(np.float64)
+        anchor, scale = tuple(getattr(layer, "anchor", (-1, -1))), layer.scale
+    delta = getattr(layer, "delta", 0.0)
+    return cv2.filter2D(plane, cv2.CV_64F, k * scale, anchor=anchor, delta=delta, borderType=b)
+
+
+@pytest.mark.parametrize("case, src, dst", _int_combos())
+def test_integer_outputs_follow_the_weights(case, src, dst, rng):
+    """``set_weights`` with other taps changes every integer output, which is then the float
+    path from those weights rounded half to even and saturated (OpenCV's saturate_cast); the
+    original taps still give the bytes they gave (cv2's, tested per family)."""
+    lo, hi = _INT_RANGES[src]
+    x = rng.integers(lo, hi, (2, 9, 11, 3)).astype(src)
+    layer = case.make(output_dtype=dst, border=case.default_border, border_value=0.0)
+    before = np.asarray(layer(x))
+    original = layer.get_weights()
+    other = _other_weights(original, case.linear)
+    layer.set_weights(other)
+    after = np.asarray(layer(x))
+    assert after.dtype == np.dtype(dst)
+    assert np.any(after != before), "set_weights did not change the output"
+    f = np.asarray(layer._filter(keras.ops.cast(x, "float32")))  # the layer's float path
+    info = np.iinfo(dst)
+    np.testing.assert_array_equal(after, np.clip(np.rint(f), info.min, info.max).astype(dst))
+    # the float path from the new weights is cv2's filter with those taps
+    want = np.stack(
+        [
+            np.stack([_cv_from_weights(layer, x[i, :, :, c], other) for c in range(3)], -1)
+            for i in range(2)
+        ]
+    )
+    assert np.max(np.abs(f - want)) <= tolerance(case, x.astype(np.float32)) * 4
+    layer.set_weights(original)
+    np.testing.assert_array_equal(np.asarray(layer(x)), before)
+
+
+_COMPILED_EXACT = {  # layer with an exact integer path, cv2's bytes for its original taps
+    "box": (
+        lambda: ff.BoxFilter(3, output_dtype="uint8"),
+        lambda im: cv2.boxFilter(im, -1, (3, 3)),
+    ),
+    "blur-5x3-replicate": (
+        lambda: ff.Blur((5, 3), border="replicate", output_dtype="uint8"),
+        lambda im: cv2.blur(im, (5, 3), borderType=cv2.BORDER_REPLICATE),
+    ),
+    "pyrdown": (lambda: ff.PyrDown(output_dtype="uint8"), cv2.pyrDown),
+    "pyrup": (lambda: ff.PyrUp(output_dtype="uint8"), cv2.pyrUp),
+    "gaussian": (
+        lambda: ff.GaussianBlur(5, 1.2, output_dtype="uint8"),
+        lambda im: cv2.GaussianBlur(im, (5, 5), 1.2),
+    ),
+    "sobel": (
+        lambda: ff.Sobel(1, 0, 3, scale=0.3, delta=0.7, output_dtype="int16"),
+        lambda im: cv2.Sobel(im, cv2.CV_16S, 1, 0, ksize=3, scale=0.3, delta=0.7),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_COMPILED_EXACT))
+def test_exact_paths_follow_the_weights_when_compiled(name, rng):
+    """Static sizes of >= STENCIL_MIN_ELEMENTS values (the XLA paths): eager, tf.function and
+    tf.function(jit_compile=True), each traced before set_weights, follow the weights."""
+    import tensorflow as tf
+
+    make, cv = _COMPILED_EXACT[name]
+    x = rng.integers(0, 256, (2, 40, 48, 3)).astype("uint8")
+    want = np.stack([cv(im) for im in x])
+    layer = make()
+    calls = {
+        "eager": layer,
+        "graph": tf.function(layer),
+        "xla": tf.function(layer, jit_compile=True),
+    }
+    for how, call in calls.items():
+        assert_same_bytes(call(tf.constant(x)), want, how)
+    original = layer.get_weights()
+    layer.set_weights([w * 0.5 + 0.25 * (np.arange(w.size).reshape(w.shape) % 2) for w in original])
+    info = np.iinfo(layer.output_dtype)
+    generic = np.asarray(layer._filter(keras.ops.cast(x, "float32")))
+    generic = np.clip(np.rint(generic), info.min, info.max).astype(layer.output_dtype)
+    assert np.any(generic != want)
+    for how, call in calls.items():
+        assert_same_bytes(call(tf.constant(x)), generic, how)
+    layer.set_weights(original)
+    for how, call in calls.items():
+        assert_same_bytes(call(tf.constant(x)), want, how)
+
+
+def test_box_float_stencil_follows_non_uniform_weights(rng):
+    """The box stencil (one tap value) runs while the weights are uniform; other weights give
+    their separable correlation, in a graph too."""
+    import tensorflow as tf
+
+    x = rng.uniform(0, 255, (2, 40, 48, 3)).astype("float32")
+    layer = ff.BoxFilter((5, 3))
+    graph = tf.function(layer, jit_compile=True)
+    graph(x)
+    kx = np.array([[1.0, 2.0, 0.5, -1.0, 3.0]], "float32")
+    ky = np.array([[0.25, 1.0, 2.0]], "float32")
+    layer.set_weights([kx, ky])
+    want = np.stack(
+        [
+            np.stack(
+                [cv2.sepFilter2D(im[:, :, c], cv2.CV_32F, kx[0], ky[0]) / 15 for c in range(3)], -1
+            )
+            for im in x
+        ]
+    )
+    for got in (layer(x), graph(x)):
+        np.testing.assert_allclose(np.asarray(got), want, rtol=0, atol=1e-5 * 7.5 * 255 * 4)

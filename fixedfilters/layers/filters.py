@@ -224,8 +224,17 @@ class Sobel(SeparableFilter):
         ):  # fmt: skip
             # the float32 result is exact and every OpenCV path rounds it the same way
             return super()._filter_exact(x, output_dtype)
-        # OpenCV's own arithmetic: IPP, its int32 path or its float32 sepFilter2D (the
-        # scale folded into a float32 tap), chosen as cv2.Sobel chooses (fixedfilters.exact)
+        # OpenCV's own arithmetic (IPP, its int32 path or its float32 sepFilter2D with the
+        # scale folded into a float32 tap) is that of its integer taps: it runs while the
+        # weights hold them, else the generic result from the weights (base.follow_taps).
+        return follow_taps(
+            taps_equal([self.kernel_x, self.kernel_y], list(self._initial_taps().values())),
+            lambda: self._deriv_opencv(x, src, output_dtype),
+            lambda: super(Sobel, self)._filter_exact(x, output_dtype),
+        )
+
+    def _deriv_opencv(self, x, src: str, output_dtype: str):
+        """OpenCV's arithmetic, chosen as cv2.Sobel chooses (fixedfilters.exact)."""
         return deriv_opencv_compiled(
             x,
             self.kernel_x[0],
@@ -358,17 +367,23 @@ class Laplacian(SeparableFilter):
             return saturate_cast(v, output_dtype)
         src = standardize_dtype(x.dtype)
         if src in ("uint8", "uint16", "int16"):
-            # OpenCV: d2x + d2y in a work depth, then convertTo(ddepth, scale, delta)
-            return laplacian_opencv_compiled(
-                x,
-                self.kernel_x,
-                self.kernel_y,
-                ksize=self.ksize,
-                scale=self.scale,
-                delta=self.delta,
-                src_dtype=src,
-                dst_dtype=output_dtype,
-                **self._common,
+            # OpenCV: d2x + d2y in a work depth (int16 for uint8 and ksize 5: its integer
+            # taps), then convertTo(ddepth, scale, delta); while the weights hold those taps,
+            # else the generic result from the weights (base.follow_taps)
+            return follow_taps(
+                taps_equal([self.kernel_x, self.kernel_y], list(self._initial_taps().values())),
+                lambda: laplacian_opencv_compiled(
+                    x,
+                    self.kernel_x,
+                    self.kernel_y,
+                    ksize=self.ksize,
+                    scale=self.scale,
+                    delta=self.delta,
+                    src_dtype=src,
+                    dst_dtype=output_dtype,
+                    **self._common,
+                ),
+                lambda: FixedFilter._filter_exact(self, x, output_dtype),
             )
         # float input: the exact float result, then convertTo's float32 fma
         work = self._float_dtype_for(x)
