@@ -203,6 +203,10 @@ class BoxFilter(SeparableFilter):
     Weights ``kernel_x``/``kernel_y`` of ones; the cost does not grow with the box area: two
     passes, ``kw + kh`` additions a pixel up to 16x16, about ``2 (sqrt(kw) + sqrt(kh))`` beyond
     (see the module docstring). For uint8 images, :func:`box_uint8` gives OpenCV's own bytes.
+    ``output_dtype="uint8"`` on uint8 input runs it while the weights are ones; after
+    ``set_weights`` with other taps the layer returns its float result from the weights,
+    rounded half to even and saturated (the float stencil likewise needs uniform weights, else
+    the separable correlation of the weights runs). The choice is made in the graph.
 
     Input ``(batch, H, W, C)``; output of the same shape (channels first likewise).
 

@@ -180,12 +180,14 @@ class Sobel(SeparableFilter):
     int16 before ``float32(scale * D + delta)``. :func:`fixedfilters.exact.deriv_opencv`
     repeats each path (read in OpenCV's source, checked against ``cv2`` 5.1 on x86-64 with
     AVX2/FMA); which path applies follows ``dx``, ``dy``, ``ksize``, ``scale``, ``delta`` and the
-    dtypes, the taps themselves come from the weights. A float input with an integer output is
-    the float result rounded half to even and saturated: OpenCV's bytes whenever that float
-    result is exact (integer values, dyadic ``scale``/``delta``), else within 1. On JAX
-    without ``JAX_ENABLE_X64`` the float32 fused multiply-adds are emulated with two roundings
-    (a non-dyadic ``scale``/``delta`` can then differ by 1 on ties). Integer outputs have no
-    gradient.
+    dtypes. OpenCV's arithmetic is that of its own taps: it runs while the weights hold them;
+    after ``set_weights`` with other taps the integer output is the float result from the
+    weights rounded half to even and saturated (decided in the graph). A float input with an
+    integer output is the float result rounded half to even and saturated: OpenCV's bytes
+    whenever that float result is exact (integer values, dyadic ``scale``/``delta``), else
+    within 1. On JAX without ``JAX_ENABLE_X64`` the float32 fused multiply-adds are emulated
+    with two roundings (a non-dyadic ``scale``/``delta`` can then differ by 1 on ties).
+    Integer outputs have no gradient.
 
     >>> import numpy as np, fixedfilters as ff
     >>> x = np.tile(np.arange(5, dtype="float32"), (5, 1))[None, :, :, None]
@@ -323,9 +325,10 @@ class Laplacian(SeparableFilter):
     folded into the float32 kernel); ksize >= 5 as OpenCV does it
     (:func:`fixedfilters.exact.laplacian_opencv`): both second derivatives in a work depth
     (int16 for uint8 and ksize 5, else float32 with OpenCV's summation order), added there,
-    then ``convertTo(scale, delta)``, a float32 fused multiply-add. Float inputs: the float
-    result rounded and saturated (exact when that result is). No gradient through integer
-    outputs.
+    then ``convertTo(scale, delta)``, a float32 fused multiply-add (while the weights hold
+    OpenCV's taps; other weights: the float result from them, rounded and saturated). Float
+    inputs: the float result rounded and saturated (exact when that result is). No gradient
+    through integer outputs.
 
     >>> import fixedfilters as ff
     >>> ff.Laplacian(ksize=3).kernel2d().tolist()
@@ -422,8 +425,10 @@ class GaussianBlur(SeparableFilter):
     OpenCV's bit-exact fixed-point path (taps quantized with its error-diffusion rule, fixed-point
     row and column passes, one rounding; :mod:`fixedfilters.fixedpoint`), which OpenCV 5.1 takes
     for every uint8 and uint16 image; ``"uint16"`` on uint16 likewise. ``"int16"`` on int16 is
-    OpenCV's float path, rounded half to even and saturated. The fixed-point taps are derived
-    from the layer's weights at call time (``set_weights`` changes the output). With
+    OpenCV's float path, rounded half to even and saturated. The fixed-point path runs while
+    the weights hold the Gaussian taps the layer was built with; after ``set_weights`` with
+    other taps the output is the float result from the weights, rounded half to even and
+    saturated (decided in the graph). With
     ``output_dtype="uint8"`` a 0 entry of ``ksize`` uses OpenCV's 8-bit size rule
     ``round(sigma * 6 + 1) | 1``. Integer outputs have no gradient.
 

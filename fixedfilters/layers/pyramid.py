@@ -577,7 +577,9 @@ class PyrDown(_Pyramid):
     module docstring for OpenCV's exact rules (reproduced) and the method (shift-and-add on the
     kept outputs only, XLA-compiled for static sizes). Integer input is filtered as float32;
     ``output_dtype`` equal to an 8- or 16-bit input's dtype (``"uint8"``, ``"uint16"``,
-    ``"int16"``) gives ``cv2.pyrDown``'s own integers (:func:`pyrdown_uint8` for uint8).
+    ``"int16"``) gives ``cv2.pyrDown``'s own integers (:func:`pyrdown_uint8` for uint8) while
+    the weights hold the standard taps; with other weights, the float result from them rounded
+    half to even and saturated (decided in the graph).
 
     Input ``(batch, H, W, C)``; output ``(batch, h, w, C)`` (channels first likewise), 1x1 -> 1x1.
 
@@ -604,7 +606,8 @@ class PyrUp(_Pyramid):
     the input by shift-and-add and interleaved (no zero-stuffed image, no convolution; see the
     module docstring). ``output_dtype`` equal to an 8- or 16-bit input's dtype (``"uint8"``,
     ``"uint16"``, ``"int16"``) gives ``cv2.pyrUp``'s own integers (:func:`pyrup_uint8` for
-    uint8).
+    uint8) while the weights hold the standard taps; with other weights, the float result from
+    them rounded half to even and saturated (decided in the graph).
 
     Input ``(batch, H, W, C)``; output ``(batch, h, w, C)`` (channels first likewise).
 
