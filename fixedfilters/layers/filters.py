@@ -39,7 +39,10 @@ from fixedfilters.exact import (
     deriv_opencv_compiled,
     filter2d_f32,
     fma_f32,
+    gaussian_blur_f32,
+    laplacian_ipp,
     laplacian_opencv_compiled,
+    laplacian_uses_ipp,
     saturate_cast,
 )
 from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_real
@@ -304,7 +307,10 @@ class Laplacian(SeparableFilter):
     ksize 5 and up accept all five for every input. Integer results are OpenCV's bytes for
     every ``scale`` and ``delta`` on uint8, uint16 and int16 images: ksize 1 and 3 through
     OpenCV's float32 ``filter2D`` sum (:func:`fixedfilters.exact.filter2d_f32`, the scale
-    folded into the float32 kernel); ksize >= 5 as OpenCV does it
+    folded into the float32 kernel), except where OpenCV hands ksize 3 to IPP (one-channel
+    uint8 to ``"uint8"``/``"int16"``, border constant, replicate or reflect_101: the integer
+    Laplacian, then a float32 fused ``D * scale + delta``;
+    :func:`fixedfilters.exact.laplacian_ipp`); ksize >= 5 as OpenCV does it
     (:func:`fixedfilters.exact.laplacian_opencv`): both second derivatives in a work depth
     (int16 for uint8 and ksize 5, else float32 with OpenCV's summation order), added there,
     then ``convertTo(scale, delta)``, a float32 fused multiply-add. Float inputs: the float
@@ -340,6 +346,15 @@ class Laplacian(SeparableFilter):
         return table.get(input_dtype, ())
 
     def _filter_exact(self, x, output_dtype: str):
+        channels = int(x.shape[3 if self.data_format == "channels_last" else 1])
+        src = standardize_dtype(x.dtype)
+        if laplacian_uses_ipp(self.ksize, channels, src, output_dtype, self.border):
+            # OpenCV hands this call to IPP: integer Laplacian, then fma(D, scale, delta)
+            terms = [(self.kernel_x[t], self.kernel_y[t]) for t in range(2)]
+            return laplacian_ipp(
+                x, terms, scale=self.scale, delta=self.delta, dst_dtype=output_dtype,
+                **self._common,
+            )  # fmt: skip
         if self.ksize <= 3:
             # OpenCV: filter2D with the 3x3 float32 kernel * scale (float32), delta.
             k2 = None
@@ -400,10 +415,12 @@ class GaussianBlur(SeparableFilter):
     OpenCV's bit-exact fixed-point path (taps quantized with its error-diffusion rule, fixed-point
     row and column passes, one rounding; :mod:`fixedfilters.fixedpoint`), which OpenCV 5.1 takes
     for every uint8 and uint16 image; ``"uint16"`` on uint16 likewise. ``"int16"`` on int16 is
-    OpenCV's float path, rounded half to even and saturated. The fixed-point taps are derived
-    from the layer's weights at call time (``set_weights`` changes the output). With
-    ``output_dtype="uint8"`` a 0 entry of ``ksize`` uses OpenCV's 8-bit size rule
-    ``round(sigma * 6 + 1) | 1``. Integer outputs have no gradient.
+    OpenCV's float32 ``sepFilter2D`` repeated operation for operation (its summation order and
+    fused multiply-adds, :func:`fixedfilters.exact.gaussian_blur_f32`; a plain float32 blur
+    differs by 1 on about 1 value in 1,000), rounded half to even and saturated. The
+    fixed-point taps are derived from the layer's weights at call time (``set_weights``
+    changes the output). With ``output_dtype="uint8"`` a 0 entry of ``ksize`` uses OpenCV's
+    8-bit size rule ``round(sigma * 6 + 1) | 1``. Integer outputs have no gradient.
 
     >>> import fixedfilters as ff
     >>> ff.GaussianBlur(3).kernel2d().tolist()
@@ -460,7 +477,13 @@ class GaussianBlur(SeparableFilter):
                     data_format=self.data_format,
                     reference=reference,
                 )
-        # OpenCV's float path: float32 passes, then saturate_cast.
+        src = standardize_dtype(x.dtype)
+        if src == "int16":
+            # OpenCV's float32 sepFilter2D, operation for operation, then saturate_cast
+            v = gaussian_blur_f32(
+                x, self.kernel_x[0], self.kernel_y[0], src_dtype=src, **self._common
+            )
+            return saturate_cast(v, output_dtype)
         return super()._filter_exact(x, output_dtype)
 
     def get_config(self) -> dict:
