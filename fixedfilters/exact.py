@@ -117,6 +117,15 @@ def fma_f32(x, a: float, b: float):
     return ops.cast(y, "float32")
 
 
+FILTER2D_DFT_MIN_TAPS = 50
+"""``cv2.filter2D`` (5.1, x86-64) on a uint8 image with an integer ``ddepth`` correlates in the
+Fourier domain (``dftFilter2D``) from this many taps (``kh * kw``) on; measured against ``cv2``
+itself with dyadic taps (exact ties): 1x49 and 7x7 kernels match the direct float32 sum,
+1x50, 2x25, 5x10, 7x8 and larger do not. (OpenCV's source names 130 where it detects SSE3;
+this build behaves as 50.) uint16 and int16 images keep the direct sum at every size tried
+(up to 21x21)."""
+
+
 def filter2d_f32(
     x,
     kernel,
