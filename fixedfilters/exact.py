@@ -117,6 +117,15 @@ def fma_f32(x, a: float, b: float):
     return ops.cast(y, "float32")
 
 
+FILTER2D_DFT_MIN_TAPS = 50
+"""``cv2.filter2D`` (5.1, x86-64) on a uint8 image with an integer ``ddepth`` correlates in the
+Fourier domain (``dftFilter2D``) from this many taps (``kh * kw``) on; measured against ``cv2``
+itself with dyadic taps (exact ties): 1x49 and 7x7 kernels match the direct float32 sum,
+1x50, 2x25, 5x10, 7x8 and larger do not. (OpenCV's source names 130 where it detects SSE3;
+this build behaves as 50.) uint16 and int16 images keep the direct sum at every size tried
+(up to 21x21)."""
+
+
 def filter2d_f32(
     x,
     kernel,
@@ -611,6 +620,97 @@ def laplacian_opencv(
             )
             total = part if total is None else ops.cast(total + part, "float32")
     return saturate_cast(fma_f32(total, scale, delta), dst_dtype)
+
+
+def gaussian_blur_f32(
+    x,
+    kx,
+    ky,
+    *,
+    src_dtype: str,
+    border: str = "reflect_101",
+    border_value: float = 0.0,
+    data_format: str = "channels_last",
+):
+    """``cv2.GaussianBlur`` of an int16 image (any 8/16-bit depth OpenCV does not blur in
+    fixed point), as OpenCV 5.1 computes it: ``sepFilter2D`` with the float32 taps
+    (:func:`sep_filter_f32`, symmetric column kernel, delta 0), then cvRound and saturation.
+
+    One more OpenCV rule: with a border other than constant, an image of height 1 (width 1)
+    is blurred with a kernel of height (width) 1, i.e. not at all along that axis (the float32
+    taps do not sum to exactly 1). A 1-tap axis is applied here as the layer's kernel with
+    every tap 0 but a centre 1, which is exact. Returns the float32 values to saturate;
+    ``kx``, ``ky`` are 1-D tensors (the layer's weights)."""
+    from fixedfilters.ops import spatial_axes
+
+    h_axis, w_axis = spatial_axes(data_format)
+    taps = []
+    for k, axis in ((kx, w_axis), (ky, h_axis)):
+        n = int(k.shape[0])
+        k = [ops.cast(k[i], "float32") for i in range(n)]
+        if border != "constant":
+            one = ops.shape(x)[axis] == 1
+            k = [ops.where(one, ops.cast(float(i == n // 2), "float32"), k[i]) for i in range(n)]
+        taps.append(k)
+    return sep_filter_f32(
+        x,
+        taps[0],
+        taps[1],
+        delta=0.0,
+        src_dtype=src_dtype,
+        dst_dtype=src_dtype,
+        symmetric_y=True,
+        border=border,
+        border_value=border_value,
+        data_format=data_format,
+    )
+
+
+_IPP_LAPLACIAN_OUT = ("uint8", "int16")
+
+
+def laplacian_uses_ipp(ksize, channels, src_dtype, dst_dtype, border) -> bool:
+    """Whether ``cv2.Laplacian`` (5.1, IPP HAL) hands a ksize 3 call to IPP instead of
+    ``filter2D``: one-channel uint8 images, ``ddepth`` CV_8U or CV_16S, a constant, replicate
+    or reflect_101 border (measured on ``cv2`` 5.1; ksize 1, other depths, more channels and
+    ``"reflect"`` take ``filter2D``)."""
+    return (
+        ksize == 3
+        and channels == 1
+        and src_dtype == "uint8"
+        and dst_dtype in _IPP_LAPLACIAN_OUT
+        and border in _IPP_BORDERS
+    )
+
+
+def laplacian_ipp(
+    x,
+    terms,
+    *,
+    scale: float,
+    delta: float,
+    dst_dtype: str,
+    border: str = "reflect_101",
+    border_value: float = 0.0,
+    data_format: str = "channels_last",
+):
+    """IPP's ``cv2.Laplacian`` (ksize 3): the integer Laplacian ``D`` (exact; at most
+    ``16 * 255`` on uint8), then ``float32 fma(D, scale, delta)``, cvRound, saturate -- not
+    ``filter2D``'s float32 sum over the scaled taps, which rounds differently (measured:
+    ``scale=0.1, delta=2.5`` differs on ~2% of uint8 values). ``terms``: ``[(kx, ky), ...]``,
+    the 1-D integer taps of each separable term (the layer's weights)."""
+    options = dict(border=border, border_value=border_value, data_format=data_format)
+    total = None
+    for kx, ky in terms:
+        part = _exact_sep(
+            x,
+            [kx[j] for j in range(int(kx.shape[0]))],
+            [ky[i] for i in range(int(ky.shape[0]))],
+            **options,
+        )
+        total = part if total is None else total + part
+    d = saturate_cast(total, "int16")
+    return saturate_cast(fma_f32(d, scale, delta), dst_dtype)
 
 
 def _padded(x, rx, ry, border, border_value, data_format):

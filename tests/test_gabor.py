@@ -179,3 +179,72 @@ def test_gabor_compiled_pass_channels_first_set_weights_and_gradient(rng):
             out = fn(xt)
         grads.append(tape.gradient(out, xt, output_gradients=y).numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-3)
+
+
+# -- integer outputs: OpenCV's bytes below FILTER2D_DFT_MIN_TAPS, within the documented bound
+# from there on (cv2.filter2D correlates uint8 images in the Fourier domain) ------------------
+def _cv_filter2d(img, ddepth, k, delta=0.0):
+    return np.stack(
+        [
+            cv2.filter2D(np.ascontiguousarray(im), ddepth, np.float32(k), delta=delta).reshape(
+                im.shape
+            )
+            for im in img
+        ]
+    )
+
+
+CV_DEPTH = {"uint8": cv2.CV_8U, "int16": cv2.CV_16S, "uint16": cv2.CV_16U}
+
+
+@pytest.mark.parametrize("shape", [(7, 7), (1, 49), (49, 1)])
+def test_uint8_below_the_dft_threshold_is_opencvs_bytes(shape, rng):
+    """Dyadic taps make exact .5 ties common: OpenCV's direct sum rounds them half to even, a
+    DFT would not; the layer must give OpenCV's bytes (49 taps, the largest direct size)."""
+    from cvref import assert_same_bytes
+    from fixedfilters.exact import FILTER2D_DFT_MIN_TAPS
+
+    assert shape[0] * shape[1] == FILTER2D_DFT_MIN_TAPS - 1
+    k = rng.integers(-3, 4, shape) / 32.0
+    img = rng.integers(0, 40, (2, 23, 61, 1)).astype(np.uint8)
+    for out in ("uint8", "int16", "uint16"):
+        got = ff.Filter2D(k, output_dtype=out)(img)
+        assert_same_bytes(got, _cv_filter2d(img, CV_DEPTH[out], k), f"{shape} {out}")
+
+
+def test_dft_threshold_is_where_cv2_leaves_the_direct_sum(rng):
+    """The constant is cv2's behaviour: with dyadic taps (ties) a 1x50 kernel's cv2 bytes
+    differ from the exactly rounded correlation, a 1x49 kernel's do not."""
+    from fixedfilters.exact import FILTER2D_DFT_MIN_TAPS
+
+    img = rng.integers(0, 40, (40, 150)).astype(np.uint8)
+    differs = []
+    for n in (FILTER2D_DFT_MIN_TAPS - 1, FILTER2D_DFT_MIN_TAPS):
+        k = (rng.integers(-3, 4, (1, n)) / 32.0).astype(np.float32)
+        exact = cv2.filter2D(img.astype(np.float64), cv2.CV_64F, k.astype(np.float64))
+        want = np.clip(np.rint(exact), 0, 255)
+        differs.append(int((cv2.filter2D(img, cv2.CV_8U, k) != want).sum()))
+    assert differs[0] == 0 and differs[1] > 0, differs
+
+
+def _photo_batch():
+    skdata = pytest.importorskip("skimage.data")
+    img = skdata.astronaut()[::2, ::2]  # 256x256x3
+    return img[None]
+
+
+@pytest.mark.parametrize(
+    "ksize,theta,out,bound",
+    [(9, 0.7, "uint16", 0.0001), (13, 1.9, "int16", 0.0005), (21, 0.7, "uint8", 0.0005)],
+)
+def test_gabor_dft_sizes_within_the_documented_bound(ksize, theta, out, bound):
+    """From 50 taps on a uint8 image: at most 1 apart from cv2, on a small share of values
+    (the docstrings' numbers: at most 0.18% for 31x31; these sizes stay well below)."""
+    img = _photo_batch()
+    layer = ff.Gabor(ksize, ksize / 5.0, theta, ksize / 2.0, 0.5, 0.0, output_dtype=out)
+    got = np.asarray(keras.ops.convert_to_numpy(layer(img)))
+    want = _cv_filter2d(img, CV_DEPTH[out], layer.kernel2d())
+    assert got.dtype == want.dtype
+    diff = np.abs(got.astype(np.int64) - want.astype(np.int64))
+    assert diff.max() <= 1
+    assert (diff > 0).mean() <= bound, (diff > 0).mean()

@@ -288,7 +288,8 @@ FILTERS: dict[str, FilterSpec] = {
         FilterSpec(
             "gabor",
             "Gabor",
-            "correlation with cv2.getGaborKernel(ksize, sigma, theta, lambd, gamma, psi)",
+            "correlation with cv2.getGaborKernel(ksize, sigma, theta, lambd, gamma, psi) "
+            "(8-bit: OpenCV's bytes below 50 taps, within 1 from 50 on, where cv2 uses a DFT)",
             (
                 ("ksize", REQUIRED),
                 ("sigma", REQUIRED),

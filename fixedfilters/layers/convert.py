@@ -35,6 +35,17 @@ from ``alpha``, ``beta`` and the input dtype only (never from the values):
     (:func:`fixedfilters.exact.fma_f32`'s emulation). On JAX without ``JAX_ENABLE_X64`` float64
     is not available and this falls back to float32 (off by one on rare near-ties).
 
+``"d64"``
+    float64 inputs whose samples hold fewer than 16 values (:data:`SCALAR_BELOW`). OpenCV
+    converts a continuous image as one row of ``H * W * C`` values; its AVX2 loop takes 16
+    values at a time (loaded as float32, one float32 ``fma``) and steps back to cover a ragged
+    end, so every value of an image of 16 values or more takes the float32 ``fma``. A shorter
+    row never enters the vector loop: its scalar loop computes ``double(x) * alpha + beta`` in
+    double (``alpha``, ``beta`` still float32 numbers), then ``cvRound`` and saturation.
+    Measured on ``cv2`` 5.1 (x86-64): near-ties of float64 images of 1..15 values follow the
+    double arithmetic, of 16 values and up the float32 ``fma``. Other dtypes' scalar loops
+    compute in float32 (``src * a`` with a float ``a``), like the vector loop.
+
 With static shapes on TensorFlow (``tf.function(jit_compile=True)``) and always on JAX
 (``jax.jit``) the whole conversion is one XLA-compiled elementwise pass (compiled once per
 input shape and dtype); with dynamic shapes (a SavedModel exported with ``None`` sizes,
@@ -59,7 +70,11 @@ from fixedfilters.exact import float64_available
 from fixedfilters.layers.base import FixedLayer, check_real
 from fixedfilters.ops import xla_jit
 
-__all__ = ["ConvertScaleAbs", "convert_scale_abs", "convert_scale_abs_method"]
+__all__ = ["ConvertScaleAbs", "convert_scale_abs", "convert_scale_abs_method", "SCALAR_BELOW"]
+
+SCALAR_BELOW = 16
+"""OpenCV's ``convertScaleAbs`` computes an image of fewer values than this (``H * W * C``)
+in its scalar loop only (two AVX2 float32 vectors hold 16); see the module docstring."""
 
 # the largest |x| of the integer dtypes whose every value is a float32 number
 _SMALL_INT_MAX = {"bool": 1, "uint8": 255, "int8": 128, "uint16": 65535, "int16": 32768}
@@ -111,6 +126,11 @@ def _convert(x, alpha: float, beta: float, method: str):
     if method == "int":
         x = ops.cast(x, "int32")
         return ops.cast(ops.abs(ops.clip(x, -255, 255)), "uint8")
+    if method == "d64" and float64_available():
+        # OpenCV's scalar loop on a float64 source: double(x) * float(a) + float(b) in double
+        y = ops.abs(ops.cast(x, "float64") * alpha + beta)
+        y = ops.where(ops.isnan(y), ops.cast(255.0, "float64"), ops.minimum(y, 255.0))
+        return ops.cast(ops.round(y), "uint8")
     x = ops.cast(x, "float32")  # OpenCV loads every depth as float32 first
     if method == "f64" and float64_available():
         y = ops.cast(x, "float64") * ops.cast(alpha, "float64") + ops.cast(beta, "float64")
@@ -133,9 +153,13 @@ def convert_scale_abs(x, alpha: float = 1.0, beta: float = 0.0):
     """``cv2.convertScaleAbs(x, alpha=alpha, beta=beta)`` on a tensor, bit for bit.
 
     ``x``: any shape, any real dtype (integer, bool or float); returns uint8 of the same shape:
-    ``saturate_cast<uchar>(|fma(float32(x), float32(alpha), float32(beta))|)``. The arithmetic
-    is chosen by :func:`convert_scale_abs_method`; one XLA-compiled pass where the shape is
-    static (TensorFlow, JAX). No gradient (an integer output).
+    ``saturate_cast<uchar>(|fma(float32(x), float32(alpha), float32(beta))|)``, what
+    ``cv2.convertScaleAbs`` returns for each sample ``x[i]`` (the first axis is the batch).
+    Except: a float64 sample of fewer than 16 values (:data:`SCALAR_BELOW`) is computed as
+    OpenCV's scalar loop computes it, ``|double(x) * float32(alpha) + float32(beta)|`` in
+    double. The arithmetic is otherwise chosen by :func:`convert_scale_abs_method`; one
+    XLA-compiled pass where the shape is static (TensorFlow, JAX). No gradient (an integer
+    output).
 
     >>> import numpy as np
     >>> np.asarray(convert_scale_abs(np.array([-3.5, 2.5, 300.0], "float32"))).tolist()
@@ -146,9 +170,30 @@ def convert_scale_abs(x, alpha: float = 1.0, beta: float = 0.0):
     a32, b32 = float(np.float32(alpha)), float(np.float32(beta))
     method = convert_scale_abs_method(dtype, a32, b32)
     backend = keras.backend.backend()
-    if backend in ("tensorflow", "jax") and None not in tuple(x.shape):
+    static = None not in tuple(x.shape)
+    if dtype == "float64":
+        # OpenCV's scalar loop (double arithmetic) for samples of fewer than 16 values
+        per_sample = _sample_size(x)
+        if isinstance(per_sample, int):
+            method = "d64" if per_sample < SCALAR_BELOW else method
+        else:  # unknown sizes: both, chosen at run time
+            small = _convert(x, a32, b32, "d64")
+            return ops.where(per_sample < SCALAR_BELOW, small, _convert(x, a32, b32, method))
+    if backend in ("tensorflow", "jax") and static:
         return _compiled(backend, a32, b32, method)(x)
     return _convert(x, a32, b32, method)
+
+
+def _sample_size(x):
+    """Values per sample (``prod(shape[1:])``, 1 for a rank-0/1 input): a Python int when the
+    shape is static, else a scalar tensor."""
+    dims = tuple(x.shape)[1:]
+    if None not in dims:
+        return math.prod(int(d) for d in dims)
+    n = 1
+    for d in ops.shape(x)[1:]:
+        n = n * d
+    return n
 
 
 @register_keras_serializable(package="fixedfilters")
@@ -161,10 +206,13 @@ class ConvertScaleAbs(FixedLayer):
     ``cv2`` 5.1: the input is loaded as float32 (float64 and int32 values rounded to float32),
     ``alpha`` and ``beta`` are float32, ``x * alpha + beta`` is one fused multiply-add (a single
     rounding), then the absolute value, rounding half to even and saturation to 0..255 (NaN
-    gives 255, as in ``cv2``). :func:`convert_scale_abs` computes it: integer arithmetic for
-    ``alpha=1, beta=0`` on integer images, plain float32 where that provably equals the fused
-    multiply-add (``beta=0``, ``alpha`` a power of two, dyadic values on 8/16-bit images), the
-    float64 emulation otherwise; one compiled XLA pass for static shapes.
+    gives 255, as in ``cv2``). One exception, also reproduced: a float64 image of fewer than
+    16 values never reaches OpenCV's vector loop, and its scalar loop computes in double
+    (``double(x) * alpha + beta``); the layer does the same per sample of the batch.
+    :func:`convert_scale_abs` computes it: integer arithmetic for ``alpha=1, beta=0`` on
+    integer images, plain float32 where that provably equals the fused multiply-add
+    (``beta=0``, ``alpha`` a power of two, dyadic values on 8/16-bit images), the float64
+    emulation otherwise; one compiled XLA pass for static shapes.
 
     Pointwise: any input shape and layout (no border, no taps, nothing to train), any real
     dtype (uint8, int8, uint16, int16, int32, float32, float64, bool); output uint8 of the same

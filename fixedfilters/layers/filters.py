@@ -35,11 +35,15 @@ from keras.saving import register_keras_serializable
 
 from fixedfilters import kernels
 from fixedfilters.exact import (
+    FILTER2D_DFT_MIN_TAPS,
     deriv_is_exact_in_float,
     deriv_opencv_compiled,
     filter2d_f32,
     fma_f32,
+    gaussian_blur_f32,
+    laplacian_ipp,
     laplacian_opencv_compiled,
+    laplacian_uses_ipp,
     saturate_cast,
 )
 from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_real, follow_taps, taps_equal
@@ -322,7 +326,10 @@ class Laplacian(SeparableFilter):
     ksize 5 and up accept all five for every input. Integer results are OpenCV's bytes for
     every ``scale`` and ``delta`` on uint8, uint16 and int16 images: ksize 1 and 3 through
     OpenCV's float32 ``filter2D`` sum (:func:`fixedfilters.exact.filter2d_f32`, the scale
-    folded into the float32 kernel); ksize >= 5 as OpenCV does it
+    folded into the float32 kernel), except where OpenCV hands ksize 3 to IPP (one-channel
+    uint8 to ``"uint8"``/``"int16"``, border constant, replicate or reflect_101: the integer
+    Laplacian, then a float32 fused ``D * scale + delta``;
+    :func:`fixedfilters.exact.laplacian_ipp`); ksize >= 5 as OpenCV does it
     (:func:`fixedfilters.exact.laplacian_opencv`): both second derivatives in a work depth
     (int16 for uint8 and ksize 5, else float32 with OpenCV's summation order), added there,
     then ``convertTo(scale, delta)``, a float32 fused multiply-add (while the weights hold
@@ -359,6 +366,15 @@ class Laplacian(SeparableFilter):
         return table.get(input_dtype, ())
 
     def _filter_exact(self, x, output_dtype: str):
+        channels = int(x.shape[3 if self.data_format == "channels_last" else 1])
+        src = standardize_dtype(x.dtype)
+        if laplacian_uses_ipp(self.ksize, channels, src, output_dtype, self.border):
+            # OpenCV hands this call to IPP: integer Laplacian, then fma(D, scale, delta)
+            terms = [(self.kernel_x[t], self.kernel_y[t]) for t in range(2)]
+            return laplacian_ipp(
+                x, terms, scale=self.scale, delta=self.delta, dst_dtype=output_dtype,
+                **self._common,
+            )  # fmt: skip
         if self.ksize <= 3:
             # OpenCV: filter2D with the 3x3 float32 kernel * scale (float32), delta.
             k2 = None
@@ -425,10 +441,12 @@ class GaussianBlur(SeparableFilter):
     OpenCV's bit-exact fixed-point path (taps quantized with its error-diffusion rule, fixed-point
     row and column passes, one rounding; :mod:`fixedfilters.fixedpoint`), which OpenCV 5.1 takes
     for every uint8 and uint16 image; ``"uint16"`` on uint16 likewise. ``"int16"`` on int16 is
-    OpenCV's float path, rounded half to even and saturated. The fixed-point path runs while
-    the weights hold the Gaussian taps the layer was built with; after ``set_weights`` with
-    other taps the output is the float result from the weights, rounded half to even and
-    saturated (decided in the graph). With
+    OpenCV's float32 ``sepFilter2D`` repeated operation for operation (its summation order and
+    fused multiply-adds, :func:`fixedfilters.exact.gaussian_blur_f32`; a plain float32 blur
+    differs by 1 on about 1 value in 1,000), rounded half to even and saturated; it reads the
+    layer's weights. The fixed-point path runs while the weights hold the Gaussian taps the
+    layer was built with; after ``set_weights`` with other taps the output is the float result
+    from the weights, rounded half to even and saturated (decided in the graph). With
     ``output_dtype="uint8"`` a 0 entry of ``ksize`` uses OpenCV's 8-bit size rule
     ``round(sigma * 6 + 1) | 1``. Integer outputs have no gradient.
 
@@ -501,7 +519,13 @@ class GaussianBlur(SeparableFilter):
                     ),
                     lambda: super(GaussianBlur, self)._filter_exact(x, output_dtype),
                 )
-        # OpenCV's float path: float32 passes, then saturate_cast.
+        src = standardize_dtype(x.dtype)
+        if src == "int16":
+            # OpenCV's float32 sepFilter2D, operation for operation, then saturate_cast
+            v = gaussian_blur_f32(
+                x, self.kernel_x[0], self.kernel_y[0], src_dtype=src, **self._common
+            )
+            return saturate_cast(v, output_dtype)
         return super()._filter_exact(x, output_dtype)
 
     def get_config(self) -> dict:
@@ -610,10 +634,19 @@ class Filter2D(FixedFilter):
     fused multiply-adds in its SIMD body and separate roundings in each row's scalar tail, then
     rounds half to even and saturates; :func:`fixedfilters.exact.filter2d_f32` repeats exactly
     that, so even taps like ``1/9`` match (with integer or dyadic taps every order is exact).
-    Not reproduced: kernels of 130 taps or more on 8-bit images, which OpenCV filters in the
-    Fourier domain (results within 1), and a CPU without FMA (OpenCV then rounds each product;
-    a pixel within a float32 rounding of a .5 tie can differ by 1). Integer outputs have no
-    gradient.
+
+    Not OpenCV's bytes: **uint8 input with 50 taps or more** (``kh * kw >= 50``:
+    :data:`fixedfilters.exact.FILTER2D_DFT_MIN_TAPS`; 7x8, 1x50, 9x9 and up). There
+    ``cv2.filter2D`` (5.1, x86-64) correlates in the Fourier domain, which is not reproduced;
+    the layer rounds and saturates its own float32 direct correlation (fast: the float path).
+    Measured against ``cv2`` on skimage's astronaut, camera and coffee and a random
+    256x256x3 image (``tests/test_gabor.py`` checks the bound): never more than 1 apart; the
+    share of values that differ was 0 for Gabor 9x9 to uint8/int16 (0.006% to uint16),
+    up to 0.003% (uint8) / 0.014% (int16, uint16) for Gabor 13x13, 0.004% / 0.056% for
+    21x21, 0.005% / 0.18% for 31x31, and at most 0.0006% for random kernels from 7x8 to
+    25x25. uint16 and int16 inputs keep OpenCV's direct sum at every size (exact). Also not
+    reproduced: a CPU without FMA (OpenCV then rounds each product; a pixel within a float32
+    rounding of a .5 tie can differ by 1). Integer outputs have no gradient.
 
     >>> import numpy as np, fixedfilters as ff
     >>> x = np.arange(9, dtype="float32").reshape(1, 3, 3, 1)
@@ -655,6 +688,12 @@ class Filter2D(FixedFilter):
         return _FILTER2D_OUT.get(input_dtype, ())
 
     def _filter_exact(self, x, output_dtype: str):
+        kh, kw = (int(n) for n in self.kernel.shape)
+        if standardize_dtype(x.dtype) == "uint8" and kh * kw >= FILTER2D_DFT_MIN_TAPS:
+            # OpenCV correlates in the Fourier domain here: not reproduced. The float32 direct
+            # correlation, rounded and saturated (fast; within 1 of OpenCV, see the docstring)
+            v = self._filter(ops.cast(x, "float32"))
+            return saturate_cast(v, output_dtype)
         v = filter2d_f32(x, self.kernel, anchor=self.anchor, delta=self.delta, **self._common)
         return saturate_cast(v, output_dtype)
 
