@@ -112,6 +112,13 @@ CASES = {
 }
 
 
+# The PNG of an 8-bit image for the filters computed in the image's depth (ddepth=-1).
+SAME_DEPTH = {
+    "gaussian": lambda img: cv2.GaussianBlur(img, (7, 5), 1.5),
+    "filter2d": lambda img: cv2.filter2D(img, -1, SHARPEN, delta=10, borderType=0),
+}
+
+
 def _reference(path: Path, fn, gray: bool = False) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if gray and image.ndim == 3:
@@ -160,15 +167,14 @@ def test_apply_equals_opencv_raw_and_png(name, photos, tmp_path, capsys):
         tol = 1e-5 * tapsum * max(1.0, x_max) + 1e-6 * abs(delta)
         assert np.max(np.abs(got - expected)) <= tol, (path.name, name)
 
-        picture = cv2.imread(str(png_dir / f"{path.stem}.{name}.png"), cv2.IMREAD_UNCHANGED)
+        # 8-bit images: the PNG is OpenCV's bytes, exactly (these options give exact sums).
+        picture = (png_dir / f"{path.stem}.{name}.png").read_bytes()
         if FILTERS[name].derivative:
             planes8 = [cv2.convertScaleAbs(p) for p in _planes(expected)]
-        else:
-            planes8 = [np.clip(np.rint(p), 0, 255).astype(np.uint8) for p in _planes(expected)]
-        picture = picture[:, :, None] if picture.ndim == 2 else picture
-        assert picture.dtype == np.uint8 and picture.shape == expected.shape
-        diff = np.abs(picture.astype(int) - np.stack(planes8, axis=-1).astype(int))
-        assert diff.max() <= 1, (path.name, name)
+            expected8 = cv2.merge(planes8)
+        else:  # gaussian, filter2d: OpenCV with ddepth=-1 (filter2d saturated, not |x|)
+            expected8 = SAME_DEPTH[name](cv2.imread(str(path), cv2.IMREAD_UNCHANGED))
+        assert picture == cv2.imencode(".png", expected8)[1].tobytes(), (path.name, name)
 
 
 def test_gray_and_16_bit(photos, tmp_path, capsys):
@@ -181,12 +187,18 @@ def test_gray_and_16_bit(photos, tmp_path, capsys):
         expected = _reference(path, _sobel(1, 0), gray=True)
         assert got.shape == expected.shape and got.shape[-1] == 1
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * 8 * 65535)
-    # 16-bit values are kept: the 8-bit PNG saturates, and the command says so.
-    code, _, err = _run(["apply", "gaussian", photos["camera16"], "--out", out], capsys)
+    # 16-bit values are kept: a derivative's 8-bit PNG saturates, and the command says so; a
+    # blur computed in the image's depth is cv2's 16-bit result, as a 16-bit PNG.
+    code, _, err = _run(["apply", "sobel", photos["camera16"], "--out", out], capsys)
     assert code == 0
     assert "saturate at 255" in err and "--raw" in err
-    picture = cv2.imread(str(out / "camera16.gaussian.png"), cv2.IMREAD_UNCHANGED)
+    picture = cv2.imread(str(out / "camera16.sobel.png"), cv2.IMREAD_UNCHANGED)
     assert picture.dtype == np.uint8 and picture.max() == 255
+    code, stdout, err = _run(["apply", "gaussian", photos["camera16"], "--out", out], capsys)
+    assert code == 0 and "saturate" not in err and "wrote 1 16-bit PNG file(s)" in stdout
+    image = cv2.imread(str(photos["camera16"]), cv2.IMREAD_UNCHANGED)
+    expected = cv2.imencode(".png", cv2.GaussianBlur(image, (3, 3), 0))[1].tobytes()
+    assert (out / "camera16.gaussian.png").read_bytes() == expected
 
 
 # --------------------------------------------------------------------------------------------
@@ -239,19 +251,55 @@ def test_corrupt_and_missing_inputs_named_others_written(photos, tmp_path, capsy
         (["gabor", "--ksize", "5", "--sigma", "1", "--theta", "0", "--lambd", "4"], "--gamma"),
         (["pyrup", "--border", "reflect"], "border"),
         (["pyrdown", "--dstsize", "7"], "WIDTHxHEIGHT"),
+        (["pyrdown", "--dstsize", "-3x5"], "dstsize must be"),
+        (["pyrdown", "--dstsize", "0x"], "WIDTHxHEIGHT"),
+        (["filter2d", "--kernel", "COMPLEX"], "must hold real numbers"),
+        (["filter2d", "--kernel", "NAN"], "finite"),
+        (["filter2d", "--kernel", "SHARP", "--anchor", "-2,0"], "anchor"),
+        (["filter2d", "--kernel", "SHARP", "--abs", "--raw"], "--abs changes the PNG only"),
+        (["sobel", "--abs"], "--abs does not apply to sobel"),
+        (["gaussian", "--ksize", "3", "--sigma-x", "nan"], "sigma_x"),
+        (["gaussian", "--ksize", "100001"], "ksize"),
+        (["median", "--ksize", "2051"], "halo of 1025 pixels"),
+        (["box", "--ksize", "1500x3"], "halo"),
+        (["erode", "--iterations", "5000"], "--iterations at most 1024"),
+        (["erode", "--ksize", "0"], "ksize"),
+        (
+            [
+                "gabor",
+                "--ksize",
+                "5",
+                "--sigma",
+                "0",
+                "--theta",
+                "0",
+                "--lambd",
+                "4",
+                "--gamma",
+                "1",
+            ],
+            "sigma",
+        ),
+        (["canny", "--threshold1", "nan", "--threshold2", "2"], "threshold1"),
         (["median", "--border", "reflect"], "replicate"),
     ],
 )
 def test_invalid_option_is_usage_error_and_writes_nothing(
     options, message, photos, tmp_path, capsys
 ):
-    bad_kernel = tmp_path / "bad.csv"
-    bad_kernel.write_text("1, 2\n3, x\n")
-    options = [str(bad_kernel) if o == "BAD" else o for o in options]
+    files = {name: tmp_path / f"{name.lower()}.npy" for name in ("COMPLEX", "NAN", "SHARP")}
+    np.save(files["COMPLEX"], np.ones((3, 3), complex))
+    np.save(files["NAN"], np.array([[1.0, np.nan]]))
+    np.save(files["SHARP"], SHARPEN)
+    files["BAD"] = tmp_path / "bad.csv"
+    files["BAD"].write_text("1, 2\n3, x\n")
+    options = [str(files.get(o, o)) for o in options]
     out = tmp_path / "out"
     code, _, err = _run(["apply", options[0], photos["camera"], *options[1:], "--out", out], capsys)
     assert code == 2
     assert "usage: fixedfilters apply" in err and message in err
+    assert err.splitlines()[-1].startswith("fixedfilters apply: error: ")  # the reason: one line
+    assert "Traceback" not in err and "Warning" not in err
     assert not out.exists()
 
 
@@ -400,7 +448,7 @@ def test_mixed_sizes_one_compile_and_opencv_bytes(tmp_path, capsys, monkeypatch)
 
 
 def test_gaussian_png_of_8_bit_images_is_opencvs_own(tmp_path, capsys):
-    assert FILTERS["gaussian"].uint8_kwargs == {"output_dtype": "uint8"}
+    assert FILTERS["gaussian"].depths == ("uint8", "uint16")
     paths = _mixed_sizes(tmp_path / "mixed")
     out = tmp_path / "out"
     argv = ["apply", "gaussian", tmp_path / "mixed", "--ksize", "7x5", "--sigma-x", "1.5"]

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fixedfilters.cli import main
+from fixedfilters.cli import FILTERS, main
 
 skdata = pytest.importorskip("skimage.data")
 
@@ -56,6 +56,11 @@ def _png(image: np.ndarray) -> bytes:
 
 def _eight_bit(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.png") if p.stem != "deep16")
+
+
+def _same_depth(folder: Path, name: str) -> list[Path]:
+    """The images whose PNG is the OpenCV call's own result in their depth (ddepth=-1)."""
+    return [p for p in sorted(folder.glob("*.png")) if _read(p).dtype.name in FILTERS[name].depths]
 
 
 # --------------------------------------------------------------------------------------------
@@ -129,7 +134,7 @@ def test_morphology_png_is_opencvs_and_raw_is_float32(name, images, tmp_path, ca
     out = tmp_path / "out"
     code, _, err = _run(["apply", name, images, *options, "--out", out, "-q"], capsys)
     assert code == 0, err
-    for path in _eight_bit(images):
+    for path in _same_depth(images, name):  # 8- and 16-bit PNGs
         expected = _png(reference(_read(path)))
         assert (out / f"{path.stem}.{name}.png").read_bytes() == expected, path.name
     # --raw: the float32 layer output equals OpenCV on float32 (min/max are exact).
@@ -225,9 +230,13 @@ def test_linear_png_is_opencvs_and_raw_within_tolerance(name, images, tmp_path, 
     out = tmp_path / "out"
     code, _, err = _run(["apply", name, images, *options, "--out", out, "-q"], capsys)
     assert code == 0, err
-    for path in _eight_bit(images):
+    same_depth = _same_depth(images, name)
+    assert len(same_depth) == (11 if name in ("box", "blur") else 12)  # box, blur: 8-bit only
+    for path in same_depth:
         expected = _png(reference(_read(path), -1))
         assert (out / f"{path.stem}.{name}.png").read_bytes() == expected, path.name
+    if name in ("box", "blur"):  # no uint16 layer output: the float result, rounded, clipped
+        assert "saturate at 255" in err and "deep16.png" in err
     inputs = [images / "deep16.png", images / "3-bgr.png"]
     code, _, err = _run(["apply", name, *inputs, *options, "--raw", "--out", out], capsys)
     assert code == 0, err
@@ -240,6 +249,33 @@ def test_linear_png_is_opencvs_and_raw_within_tolerance(name, images, tmp_path, 
         assert np.max(np.abs(got - expected.reshape(got.shape))) <= tol, path.name
 
 
+# --------------------------------------------------------------------------------------------
+# filter2d: cv2.filter2D(img, -1, kernel), saturated; --abs: convertScaleAbs of the float32
+# --------------------------------------------------------------------------------------------
+SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], np.float64)
+
+
+def test_filter2d_png_is_cv2_filter2d_same_depth_and_abs(images, tmp_path, capsys):
+    kernel = tmp_path / "sharpen.csv"
+    np.savetxt(kernel, SHARPEN, fmt="%d", delimiter=",")
+    out, out_abs = tmp_path / "out", tmp_path / "abs"
+    argv = ["apply", "filter2d", images, "--kernel", kernel, "--anchor", "-1,-1", "--delta", "-3"]
+    code, _, err = _run([*argv, "--out", out, "-q"], capsys)
+    assert code == 0, err
+    code, _, err = _run([*argv, "--abs", "--out", out_abs, "-q"], capsys)
+    assert code == 0, err
+    negative = 0
+    for path in sorted(images.glob("*.png")):  # 8-bit and the 16-bit image (a 16-bit PNG)
+        image = _read(path)
+        same = cv2.filter2D(image, -1, SHARPEN, delta=-3)
+        assert (out / f"{path.stem}.filter2d.png").read_bytes() == _png(same), path.name
+        f32 = cv2.filter2D(image, cv2.CV_32F, SHARPEN, delta=-3)
+        expected = _png(cv2.convertScaleAbs(f32))
+        assert (out_abs / f"{path.stem}.filter2d.png").read_bytes() == expected, path.name
+        negative += int(np.count_nonzero(f32 < -0.5))
+    assert negative > 100  # dark undershoots: 0 in the first, |x| in the --abs PNGs
+
+
 def test_pyramid_dstsize(images, tmp_path, capsys):
     out = tmp_path / "out"
     path = images / "3-bgr.png"  # 40 x 40
@@ -250,6 +286,15 @@ def test_pyramid_dstsize(images, tmp_path, capsys):
         code, _, err = _run(["apply", name, path, "--dstsize", size, "--out", out], capsys)
         assert code == 0, err
         assert (out / f"3-bgr.{name}.png").read_bytes() == _png(reference(_read(path)))
-    # A size OpenCV refuses for this image: that image fails, named, with OpenCV's rule.
-    code, _, err = _run(["apply", "pyrdown", path, "--dstsize", "30x20", "--out", out], capsys)
-    assert code == 1 and "3-bgr.png" in err and "dstsize" in err
+    # A size OpenCV refuses for this image: that image fails, named, with OpenCV's rule on one
+    # line, before any layer runs; an image it fits (79x79: |2 * 40 - 79| <= 2) is written.
+    fits = images / "fits.png"
+    assert cv2.imwrite(str(fits), _read(images / "4-bgr.png")[:79, :79])
+    out = tmp_path / "out2"
+    argv = ["apply", "pyrdown", path, fits, "--dstsize", "40x40", "--out", out]
+    code, _, err = _run(argv, capsys)
+    fits.unlink()
+    assert code == 1, err
+    assert err.splitlines()[0].startswith(f"fixedfilters: error: {path}: PyrDown: dstsize=")
+    assert "|2 w - W| <= 2" in err and len(err.splitlines()) == 2  # + "1 input(s) failed"
+    assert (out / "fits.pyrdown.png").exists() and not (out / "3-bgr.pyrdown.png").exists()

@@ -9,7 +9,8 @@
     One filter layer (every one: ``fixedfilters list``) on image files and folders. Images are
     read as stored (``cv2.IMREAD_UNCHANGED``), local filters go in fixed-size tiles and others
     as whole images (consecutive same-shape ones batched), and each result is written as
-    ``DIR/<stem>.<filter>.png`` (8-bit; OpenCV's own bytes for 8-bit images) or, with ``--raw``,
+    ``DIR/<stem>.<filter>.png`` (OpenCV's own bytes with ``ddepth=-1`` where the layer computes
+    in the image's depth, 8- or 16-bit; else 8-bit from the float32 result) or, with ``--raw``,
     as ``DIR/<stem>.<filter>.npy`` (the layer output, ``height x width x channels``).
 
 ``fixedfilters list``

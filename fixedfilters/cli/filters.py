@@ -9,8 +9,9 @@ PNG. Every keyword's command-line form lives once in :mod:`fixedfilters.cli.opti
 and the checks of which option belongs to which filter all come from there.
 
 Adding a filter is one :class:`FilterSpec` in :data:`FILTERS` (plus an ``Option`` for any
-keyword no other filter has yet). For 8-bit PNGs equal to OpenCV's bytes, give
-``uint8_kwargs={"output_dtype": "uint8"}`` where the layer's ``_output_dtypes`` allows it.
+keyword no other filter has yet). For PNGs equal to OpenCV's bytes for ``ddepth=-1``, list in
+``depths`` the integer input dtypes the layer's ``_output_dtypes`` keeps (``"uint8"``,
+``"uint16"``); test each against cv2.
 Set ``reach`` only for a local, single-pass, shape-keeping filter whose output pixel depends
 only on inputs within that reach, with its border applied once (separable filters, Filter2D,
 box, median, Gabor); never for iterated or compound morphology, Canny (hysteresis) or pyramids:
@@ -22,8 +23,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -60,9 +60,13 @@ class FilterSpec:
     ``params``: ``(layer keyword, default as text)`` pairs, every keyword the layer takes (the
     default :data:`REQUIRED` for one without a default). ``picture``: how a float output becomes
     the 8-bit PNG: ``"abs"`` is ``cv2.convertScaleAbs(out)`` (derivatives), ``"round"`` is
-    ``saturate(round(out))`` (blurs); a uint8 output is written as it is. ``pairs``: keywords
-    that accept ``WIDTHxHEIGHT``. ``uint8_kwargs``: extra layer arguments for 8-bit inputs
-    written as PNG (so the layer returns OpenCV's own 8-bit result). ``reach``: for a *local*
+    ``saturate(round(out))`` (blurs); a uint8 (uint16) output is written as it is, as an 8-bit
+    (16-bit) PNG. ``pairs``: keywords that accept ``WIDTHxHEIGHT``. ``depths``: the input
+    dtypes for which the PNG comes from the layer built with ``output_dtype`` equal to the
+    input's dtype (OpenCV's ``ddepth=-1``: its own integer result, saturated). ``abs_option``:
+    ``--abs`` instead writes ``cv2.convertScaleAbs`` of the float32 result. ``fits(layer,
+    shape)``: raises ValueError when the layer cannot take an image of ``shape`` (height x width
+    x channels; e.g. a pyramid's ``dstsize``): that input fails, named. ``reach``: for a *local*
     filter of unchanged shape (an output pixel depends only on inputs within that many pixels),
     ``reach(layer)`` lets ``apply`` run any image size through one compiled tile shape
     (:mod:`fixedfilters.cli.tiles`); ``None`` (non-local: Canny's hysteresis; shape-changing:
@@ -79,7 +83,9 @@ class FilterSpec:
     opencv: str
     picture: str = "abs"
     pairs: frozenset[str] = frozenset()
-    uint8_kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    depths: tuple[str, ...] = ()
+    abs_option: bool = False
+    fits: Callable[[Any, tuple[int, ...]], Any] | None = None
     reach: Callable[[Any], int] | None = None
     float_input: bool = True
     prepare: Callable[[np.ndarray], np.ndarray] | None = None
@@ -112,23 +118,33 @@ _MORPH = (
 _MORPH_SPEC: dict[str, Any] = {
     "picture": "round",
     "pairs": frozenset({"ksize"}),
-    "uint8_kwargs": MappingProxyType({"output_dtype": "uint8"}),
+    "depths": ("uint8", "uint16"),
 }
 
 
 # Box and blur: local, one pass, the border applied once (tiled); 8-bit images in uint8
-# (cv2.boxFilter(img, -1, ...)'s own integer rounding).
+# (cv2.boxFilter(img, -1, ...)'s own integer rounding; the layer has no uint16 output: 16-bit
+# images get the float result rounded and clipped to 8 bits, with a note).
 _BOX_SPEC: dict[str, Any] = {
     "picture": "round",
     "pairs": frozenset({"ksize"}),
-    "uint8_kwargs": MappingProxyType({"output_dtype": "uint8"}),
+    "depths": ("uint8",),
     "reach": lambda layer: max(np.atleast_1d(layer.ksize)),
 }
-# Pyramids change the shape: whole images (reach None); 8-bit images in uint8 (OpenCV's
-# (sum + 128) >> 8 and (sum + 32) >> 6).
+
+
+def pyramid_fits(layer: Any, shape: tuple[int, ...]) -> None:
+    """ValueError (naming ``dstsize`` and OpenCV's rule) when ``--dstsize`` does not fit an
+    image of ``shape`` (height x width x channels)."""
+    layer.compute_output_shape((1, *shape))
+
+
+# Pyramids change the shape: whole images (reach None); 8- and 16-bit images in their own depth
+# (OpenCV's (sum + 128) >> 8 and (sum + 32) >> 6); --dstsize checked against each image.
 _PYR_SPEC: dict[str, Any] = {
     "picture": "round",
-    "uint8_kwargs": MappingProxyType({"output_dtype": "uint8"}),
+    "depths": ("uint8", "uint16"),
+    "fits": pyramid_fits,
 }
 
 
@@ -192,8 +208,8 @@ FILTERS: dict[str, FilterSpec] = {
             "cv2.GaussianBlur(img, (ksize, ksize), sigma_x, sigmaY=sigma_y, borderType=border)",
             picture="round",
             pairs=frozenset({"ksize"}),
-            # 8-bit images: cv2.GaussianBlur(img_uint8)'s own bytes (OpenCV's fixed point)
-            uint8_kwargs=MappingProxyType({"output_dtype": "uint8"}),
+            # 8/16-bit images: cv2.GaussianBlur(img)'s own integers (OpenCV's fixed point)
+            depths=("uint8", "uint16"),
             reach=taps_reach,
         ),
         FilterSpec(
@@ -210,7 +226,11 @@ FILTERS: dict[str, FilterSpec] = {
             "Filter2D",
             "correlation with any kernel (--kernel FILE, .npy or CSV; required)",
             (("kernel", REQUIRED), ("anchor", "centre"), ("delta", "0.0")) + _BORDER,
-            "cv2.filter2D(img, cv2.CV_32F, kernel, anchor=anchor, delta=delta, borderType=border)",
+            "cv2.filter2D(img, -1, kernel, anchor=anchor, delta=delta, borderType=border) "
+            "(--abs: cv2.convertScaleAbs of it with ddepth cv2.CV_32F)",
+            picture="round",
+            depths=("uint8", "uint16"),  # ddepth=-1: OpenCV's saturated integers
+            abs_option=True,
             reach=taps_reach,
         ),
         FilterSpec(
@@ -264,8 +284,8 @@ FILTERS: dict[str, FilterSpec] = {
             (("ksize", "3"), ("border", "replicate")),
             "cv2.medianBlur(img, ksize) (border replicate, the only one it has)",
             picture="round",
-            # 8-bit images: computed in uint8, cv2.medianBlur's own bytes (a median is exact)
-            uint8_kwargs=MappingProxyType({"output_dtype": "uint8"}),
+            # 8/16-bit images in their own depth: cv2.medianBlur's values (a median is exact)
+            depths=("uint8", "uint16"),
             reach=lambda layer: layer.ksize // 2,  # local, one pass, replicate once
             float_input=False,  # the stored dtype: ksize > 5 takes uint8 (also with --raw)
         ),
@@ -300,10 +320,11 @@ FILTERS: dict[str, FilterSpec] = {
             )
             + _BORDER,
             "cv2.filter2D(img, -1, cv2.getGaborKernel(ksize, sigma, theta, lambd, gamma, psi), "
-            "borderType=border)",
+            "borderType=border) (--abs: cv2.convertScaleAbs of it with ddepth cv2.CV_32F)",
             picture="round",
             pairs=frozenset({"ksize"}),
-            uint8_kwargs=MappingProxyType({"output_dtype": "uint8"}),
+            depths=("uint8", "uint16"),
+            abs_option=True,
             reach=taps_reach,
         ),
         FilterSpec(

@@ -99,12 +99,13 @@ def to_uint8(output: np.ndarray, derivative: bool) -> np.ndarray:
 
 
 def to_picture(output: np.ndarray, picture: str) -> np.ndarray:
-    """The 8-bit PNG image of a layer output: uint8 as it is, else :func:`to_uint8`.
+    """The PNG image of a layer output: uint8 and uint16 as they are (8- and 16-bit PNGs), else
+    the 8-bit :func:`to_uint8`.
 
     ``picture`` is a :class:`~fixedfilters.cli.filters.FilterSpec`'s: ``"abs"`` (derivatives:
     ``cv2.convertScaleAbs``) or ``"round"`` (blurs: rounded and clipped).
     """
-    if output.dtype == np.uint8:
+    if output.dtype in (np.uint8, np.uint16):
         return output
     return to_uint8(output, derivative=picture == "abs")
 
@@ -150,7 +151,7 @@ def write_atomic(
 
 
 def write_png(dest: Path, image: np.ndarray, *, overwrite: bool = False) -> None:
-    """Encode ``image`` (uint8, 1, 3 or 4 channels, OpenCV order) as PNG, atomically."""
+    """Encode ``image`` (uint8 or uint16, 1, 3 or 4 channels, OpenCV order) as PNG, atomically."""
     import cv2
 
     if image.ndim == 3 and image.shape[2] not in (1, 3, 4):

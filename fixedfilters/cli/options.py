@@ -95,6 +95,10 @@ def load_kernel(path: str | os.PathLike[str]) -> np.ndarray:
         raise UsageError(f"--kernel {path}: no such file") from None
     except (OSError, ValueError, UnicodeDecodeError) as err:
         raise UsageError(f"--kernel {path}: not a 2-D array of numbers ({err})") from None
+    if kernel.dtype.kind not in "biuf":  # complex, strings, objects: not a kernel
+        raise UsageError(
+            f"--kernel {path}: must hold real numbers. Received: an array of dtype {kernel.dtype}"
+        )
     if kernel.ndim == 1:
         kernel = kernel[None, :]
     return kernel

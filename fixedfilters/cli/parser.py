@@ -7,6 +7,7 @@ TensorFlow: the handlers of ``apply`` and ``demo`` are imported when they run.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 
@@ -15,7 +16,7 @@ from fixedfilters.cli.filters import BORDER_NAMES, FILTERS, OPTIONS, REQUIRED, f
 
 __all__ = ["build_parser", "cmd_list", "parse"]
 
-_COMMON = "--gray --raw --batch-size N --recursive --overwrite --quiet"
+_COMMON = "--gray --raw --abs --batch-size N --recursive --overwrite --quiet"
 
 
 def _shown(key: str, default: str) -> str:
@@ -45,16 +46,19 @@ options by filter (defaults as in the layers; see `fixedfilters list`):
 {_options_by_filter()}
 An option that does not belong to FILTER is an error.
 
-output: DIR/<input stem>.<filter>.png, 8-bit: derivatives as cv2.convertScaleAbs(out) (|x|
-rounded, saturated at 255), blurs rounded and clipped to 0..255, 8-bit layer outputs as they
-are (on 8-bit images gaussian, median, box, blur, gabor, the pyramids and the morphology
-filters compute in 8 bits: OpenCV's own bytes, e.g. cv2.filter2D(img, -1, gabor kernel), whose
-negative responses are 0 -- except gabor with 50 taps or more (e.g. ksize 9 and up), where
-cv2.filter2D correlates by DFT: within 1 of its bytes, on at most 0.2% of the values measured;
-canny and convertscaleabs are 8-bit); channels kept in the order
-read (BGR, BGRA). canny takes 8-bit gray or BGR images (BGRA: the alpha channel is dropped, as
-cv2.IMREAD_COLOR reads it). With --raw:
-DIR/<input stem>.<filter>.npy, the layer output (float32; uint8 for canny and
+output: DIR/<input stem>.<filter>.png: what cv2.imwrite writes for the OpenCV call with the
+image's own depth (ddepth=-1) where the layer computes in it: on 8-bit images gaussian,
+median, box, blur, filter2d, gabor, the pyramids and the morphology filters (e.g.
+cv2.filter2D(img, -1, kernel): saturated to 0..255, negative responses are 0; --abs writes
+cv2.convertScaleAbs of the float32 result instead; filter2d and gabor kernels of 50 taps or
+more on 8-bit images, where cv2.filter2D correlates by DFT: within 1 of its bytes, on at most
+0.2% of the values measured), and all of these but box and blur on
+16-bit images (a 16-bit PNG); canny and convertscaleabs are 8-bit. Otherwise an 8-bit PNG of
+the float32 result: derivatives as cv2.convertScaleAbs(out) (|x| rounded, saturated at 255),
+blurs rounded and clipped to 0..255. Channels are kept in the order read (BGR, BGRA). canny
+takes 8-bit gray or BGR images (BGRA: the alpha channel is dropped, as cv2.IMREAD_COLOR reads
+it). A --dstsize that does not fit an image fails that image (named; the others are written).
+With --raw: DIR/<input stem>.<filter>.npy, the layer output (float32; uint8 for canny and
 convertscaleabs), height x width x channels. Files found with --recursive keep their
 subfolder under DIR. Every file is written atomically; an existing output is replaced only with
 --overwrite, an input file never; two inputs with the same stem: the second fails, nothing is
@@ -166,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the layer output as .npy instead (float32; uint8 for 8-bit filters)",
     )
     io_opts.add_argument(
+        "--abs",
+        action="store_true",
+        help="filter2d, gabor: write cv2.convertScaleAbs of the float32 result (|x|, rounded, "
+        "saturated) instead of cv2.filter2D(img, -1, ...)'s saturated result",
+    )
+    io_opts.add_argument(
         "--batch-size",
         type=int,
         default=8,
@@ -191,9 +201,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_VALUED = frozenset(flag(key) for key, option in OPTIONS.items() if not option.switch)
+_NEGATIVE = re.compile(r"-[\d.]")
+
+
+def _join_negative_values(argv: Sequence[str]) -> list[str]:
+    """``--anchor -1,-1`` -> ``--anchor=-1,-1``: argparse takes a value that starts with ``-``
+    for an option unless it is a plain number (``-1``, not ``-1,-1``, ``-3x5`` or ``-1e3``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--":
+            return out + list(argv[i:])
+        if argv[i] in _VALUED and i + 1 < len(argv) and _NEGATIVE.match(argv[i + 1]):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(argv[i])
+        i += 1
+    return out
+
+
 def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
-    """Parse, letting ``apply`` take INPUTs on both sides of its options."""
-    args, extras = parser.parse_known_args(argv)
+    """Parse, letting ``apply`` take INPUTs on both sides of its options and option values
+    that start with ``-`` (``--anchor -1,-1``)."""
+    args, extras = parser.parse_known_args(_join_negative_values(argv))
     if args.command is None:
         parser.print_help(sys.stderr)
         parser.exit(EXIT_USAGE, f"\n{PROG}: error: choose a command (try `{PROG} demo`)\n")
@@ -219,8 +251,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         f"borders: {', '.join(BORDER_NAMES)} (reflect_101 = cv2.BORDER_DEFAULT; "
         "wrap = numpy.pad(mode='wrap')); morphology's default is OpenCV's: constant, a value "
         "that never wins (--border-value None)",
-        "8-bit PNG: derivatives as cv2.convertScaleAbs(out), blurs rounded and clipped, 8-bit "
-        "layer outputs as they are; --raw: the layer output as .npy",
+        "PNG: the OpenCV call's own 8-bit (16-bit) result where the layer computes in the "
+        "image's depth (`apply --help`), else derivatives as cv2.convertScaleAbs(out), blurs "
+        "rounded and clipped to 8 bits; --raw: the layer output as .npy",
         f"common options: {_COMMON}",
     ]
     print("\n".join(lines))

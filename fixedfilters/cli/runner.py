@@ -53,6 +53,10 @@ READ_AHEAD = 4
 WRITERS = max(1, min(4, os.cpu_count() or 1))
 # Tiles of local filters: output pixels a side, tiles a layer call.
 TILE, TILE_BATCH = 128, 8
+# A local filter whose tiles need a halo wider than this (FilterSpec.reach) and more
+# --iterations than MAX_ITERATIONS are usage errors: their tiles or passes would take memory
+# and time out of all proportion (OpenCV itself accepts them).
+MAX_REACH, MAX_ITERATIONS = 1024, 1024
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,14 +148,16 @@ class _Tiles:
         layer = runner.layers[key[0]]
         reach = runner.spec.reach(layer)
         side = TILE + 2 * reach
-        self.call = runner.call_for(key, (TILE_BATCH, side, side, key[1]))
+        # Large kernels: fewer tiles a call, so a batch stays within MAX_BATCH_VALUES.
+        batch = max(1, min(TILE_BATCH, MAX_BATCH_VALUES // (side * side * key[1])))
+        self.call = runner.call_for(key, (batch, side, side, key[1]))
         self.batcher = TileBatcher(
             self.call,
             reach=reach,
             border=layer.border,
             border_value=layer.border_value,
             tile=TILE,
-            batch=TILE_BATCH,
+            batch=batch,
         )
         self.jobs: dict[int, tuple[Job, np.ndarray]] = {}
 
@@ -183,11 +189,31 @@ class _Tiles:
 _Result = tuple[Job, np.ndarray, np.ndarray]  # (job, image as read, layer output)
 
 
+def one_line(error: BaseException) -> str:
+    """The reason of ``error`` on one line: TensorFlow's graph errors carry a Python stack
+    ("Detected at node ... File ...") and node names around the message; only the message
+    stays."""
+    text = getattr(error, "message", None) or str(error)
+    kept = []
+    for line in text.splitlines():
+        line = line.strip()
+        if (
+            not line
+            or line.startswith(("File ", "[[", "Detected at node", "Graph execution error"))
+            or line == "(most recent call last):"
+        ):
+            continue
+        kept.append(line)
+    reason = "; ".join(kept) or type(error).__name__
+    return reason if len(reason) <= 300 else reason[:297] + "..."
+
+
 class Runner:
     """Reads images, runs them through the layer, writes the results (see the module doc).
 
-    ``layers``: the layer for float input (``"float"``) and, when the filter has
-    ``uint8_kwargs`` and PNGs are written, the one for 8-bit input (``"uint8"``). A filter whose
+    ``layers``: the layer for float input (``"float"``) and, when PNGs are written, one for
+    each of the filter's ``depths`` (``"uint8"``, ``"uint16"``: ``output_dtype`` the input's
+    dtype, OpenCV's ``ddepth=-1``). A filter whose
     spec gives its ``reach`` goes in tiles (:mod:`fixedfilters.cli.tiles`); any other in batches
     of consecutive same-shape images.
     """
@@ -209,6 +235,7 @@ class Runner:
         self.alpha: list[Path] = []
         self.layer_calls = 0
         self.raw_dtypes: set[str] = set()
+        self.png_depths: set[int] = set()
         self._functions: dict[tuple[Any, ...], Callable[[np.ndarray], np.ndarray]] = {}
         self._writes: collections.deque[tuple[Job, Future[tuple[bool, bool]]]] = collections.deque()
 
@@ -225,12 +252,15 @@ class Runner:
         engine: _Groups | _Tiles | None = None
         try:
             for job, image in _read_ahead(jobs, self.args.gray, stop, self.spec.prepare):
+                variant = "float"
+                if not isinstance(image, InputError):
+                    variant = image.dtype.name if image.dtype.name in self.layers else "float"
+                    image = self._check_fits(image, variant)
                 if isinstance(image, InputError):
                     self._step(engine.finish if engine else list)
                     self._collect(wait_all=True)  # keep the messages in input order
                     self.fail(job, str(image))
                     continue
-                variant = "uint8" if image.dtype == np.uint8 and "uint8" in self.layers else "float"
                 cast = variant == "float" and self.spec.float_input
                 x = image.astype(np.float32, copy=False) if cast else image
                 key = (variant, x.shape[-1], x.dtype.str)
@@ -247,14 +277,25 @@ class Runner:
             stop.set()
             self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def _check_fits(self, image: np.ndarray, variant: str) -> np.ndarray | InputError:
+        """``image``, or an InputError when the layer cannot take its size (``spec.fits``)."""
+        if self.spec.fits is None:
+            return image
+        try:
+            self.spec.fits(self.layers[variant], image.shape)
+        except ValueError as error:
+            return InputError(one_line(error))
+        return image
+
     def _step(self, method: Callable[..., list[_Result]], *args: Any) -> None:
         """Run an engine step; hand its results to the writers (failures reported in order)."""
         try:
             results = method(*args)
         except _BatchFailed as failed:
             self._collect(wait_all=True)
+            reason = one_line(failed)
             for job in failed.jobs:
-                self.fail(job, f"the {self.spec.name} layer failed: {failed}")
+                self.fail(job, f"the {self.spec.name} layer failed: {reason}")
             return
         for job, image, output in results:
             self._writes.append((job, self._pool.submit(self._write, job, image, output)))
@@ -305,11 +346,12 @@ class Runner:
             write_npy(job.dest, output, overwrite=self.args.overwrite)
             self.raw_dtypes.add(output.dtype.name)
             return False, False
-        picture = to_picture(output, self.spec.picture)
+        picture = to_picture(output, "abs" if self.args.abs else self.spec.picture)
         write_png(job.dest, picture, overwrite=self.args.overwrite)
+        self.png_depths.add(8 * picture.itemsize)
         saturated = (
             image.dtype != np.uint8
-            and output.dtype != np.uint8
+            and output.dtype.kind == "f"
             and bool(np.any(np.abs(output) > 255.5))
         )
         return saturated, output.ndim == 3 and output.shape[-1] == 4
@@ -342,10 +384,21 @@ def build_layers(spec: FilterSpec, args: argparse.Namespace) -> dict[str, Any]:
     from fixedfilters.cli.quiet import import_keras
 
     kwargs = filter_kwargs(spec, args)
+    if kwargs.get("iterations", 1) > MAX_ITERATIONS:
+        raise UsageError(
+            f"--iterations at most {MAX_ITERATIONS} in `apply`. Received: {kwargs['iterations']}"
+        )
     import_keras()
     layers = {"float": make_layer(spec, kwargs)}
-    if spec.uint8_kwargs and not args.raw:
-        layers["uint8"] = make_layer(spec, kwargs, spec.uint8_kwargs)
+    reach = spec.reach(layers["float"]) if spec.reach is not None else 0
+    if reach > MAX_REACH:
+        raise UsageError(
+            f"{spec.name}: this kernel needs a halo of {reach} pixels around each tile, more "
+            f"than `apply` runs (at most {MAX_REACH}); use a smaller --ksize or kernel"
+        )
+    if not (args.raw or getattr(args, "abs", False)):
+        for depth in spec.depths:
+            layers[depth] = make_layer(spec, kwargs, {"output_dtype": depth})
     return layers
 
 
@@ -357,6 +410,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir} is a file, not a folder")
     spec = FILTERS[args.filter]
+    if args.abs and not spec.abs_option:
+        own = ", ".join(name for name, s in FILTERS.items() if s.abs_option)
+        raise UsageError(f"--abs does not apply to {spec.name} (only to {own})")
+    if args.abs and args.raw:
+        raise UsageError("--abs changes the PNG only; --raw writes the signed float32 output")
     layers = build_layers(spec, args)
 
     jobs, failures = plan_jobs(
@@ -390,9 +448,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
             f"channels (first: {runner.alpha[0]}); --gray drops it"
         )
     if not args.quiet:
-        kind = (
-            f"{'/'.join(sorted(runner.raw_dtypes)) or 'float32'} .npy" if args.raw else "8-bit PNG"
-        )
+        depths = "/".join(f"{d}-bit" for d in sorted(runner.png_depths)) or "8-bit"
+        kind = f"{'/'.join(sorted(runner.raw_dtypes)) or 'float32'} .npy" if args.raw else None
+        kind = kind or f"{depths} PNG"
         print(f"wrote {len(runner.written)} {kind} file(s) to {out_dir}{os.sep}")
     if failures:
         err(f"{failures} input(s) failed (see above)")
