@@ -22,7 +22,8 @@ Conventions in README.md (the test enforces them; the README's readers see them)
   ``True``, the weight report, an error message) is deterministic on every machine, so no
   number is masked; a block that shows a timing would need a rule here first. Standard error is
   not compared (TensorFlow writes start-up lines there whatever the log level); it is shown when
-  a block fails.
+  a block fails; a Python warning there (``path:line: UserWarning: ...``) fails the chain, as
+  a reader would see it.
 * An HTML comment on the line(s) right before a block, ``<!-- test: KIND; ... -->``, says what
   the block needs:
   - ``<!-- test: needs images/shapes.png [more paths] -->``: the files (paths relative to the
@@ -61,6 +62,8 @@ CONTINUES = re.compile(r"#\s*continues the block above\b")
 _FENCE = re.compile(r"^(```+|~~~+)\s*([\w+-]*)")
 _MARKER = re.compile(r"^<!--\s*test:\s*(.*?)\s*-->\s*$")
 _PYTHON = {"python", "py", "python3"}
+# A Python warning as the warnings module prints it ("path:12: UserWarning: text").
+_WARNING = re.compile(r"^\S.*:\d+: \w*Warning: .*$", re.M)
 
 
 @dataclass
@@ -250,6 +253,8 @@ def check_chain(chain: list[Block], workdir: Path, readme: Path = README, repo: 
     where = f"{readme.name} line {chain[0].line}"
     assert code == 0, f"{where}: the chain failed (exit {code}); stderr:\n{stderr[-4000:]}"
     assert len(outputs) == len(chain), f"{where}: {len(outputs)} of {len(chain)} blocks ran"
+    warned = _WARNING.findall(stderr)
+    assert not warned, f"{where}: the chain warns (a reader would see it):\n" + "\n".join(warned)
     for block, got in zip(chain, outputs, strict=True):
         want = expected_output(block)
         assert got == want, (
@@ -355,6 +360,7 @@ def test_synthetic_readme_passes(tmp_path):
         ("print(x)   # 42", "print(x)", "line 8: prints\\s+42\\s"),  # output not shown
         ("# continues the block above\n", "", "line 15"),  # NameError: x is not defined
         ("data/hello.txt -->", "data/nothing.txt -->", "needs data/nothing.txt"),
+        ("x = 6 * 7", "import warnings; warnings.warn('odd')\nx = 6 * 7", "UserWarning: odd"),
     ],
 )
 def test_synthetic_readme_fails_when_a_block_breaks(tmp_path, old, new, message):
