@@ -168,7 +168,10 @@ def filter2d_f32(
             xs = xp[tuple(index)]
             fused = ops.cast(ops.cast(fused, wide) + k[i, j] * xs, "float32")
             prod = ops.cast(k[i, j] * xs, "float32")
-            split = split + prod
+            # float32 addition, written as a rounded wide addition (the same value): a chain
+            # of plain float32 adds is regrouped by TensorFlow's graph optimizer (AddN), so
+            # tf.function and predict summed in another order than eager and OpenCV
+            split = ops.cast(ops.cast(split, wide) + ops.cast(prod, wide), "float32")
     # The scalar tail: flat index (x * channels + c) >= 4 * floor(width * channels / 4).
     c_axis = 3 if data_format == "channels_last" else 1
     c = int(x.shape[c_axis])

@@ -401,7 +401,16 @@ def xla_jit(fn, backend: str):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(fn, jit_compile=True, autograph=False)
+        compiled = tf.function(fn, jit_compile=True, autograph=False)
+
+        @functools.wraps(fn)
+        def call(*args):
+            # A Keras variable (a layer's taps) as an argument: tf.function would read it as a
+            # NumPy value to build its trace key, which fails inside another graph (predict,
+            # tf.data, export). Its current value is an ordinary tensor argument.
+            return compiled(*(a.value if isinstance(a, keras.Variable) else a for a in args))
+
+        return call
     if backend == "jax":
         import jax
 

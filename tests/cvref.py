@@ -397,3 +397,90 @@ def assert_same_bytes(got, want, what=""):
     assert got.dtype == want.dtype, (what, got.dtype, want.dtype)
     bad = np.argwhere(got != want)
     assert bad.size == 0, f"{what}: {len(bad)} differ, first {bad[:3].tolist()}"
+
+
+# -- the mode matrix (tests/test_modes.py): every layer in every way Keras runs it -----------------
+INT_DTYPES = ("uint8", "uint16", "int16")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModeCase:
+    """A layer as the mode matrix runs it: a factory, and the dtype and channels it is fed."""
+
+    id: str
+    make: Callable[[], keras.layers.Layer]
+    dtype: str = "float32"  # input dtype
+    channels: int = 3
+
+
+def _integer_outputs(case: Case) -> list[tuple[str, str]]:
+    """Each integer ``output_dtype`` the case's layer supports, with one input dtype that takes
+    it (the output's own depth first, then uint8): ``[(input dtype, output dtype), ...]``."""
+    layer = case.make()
+    found: dict[str, str] = {}
+    for out in INT_DTYPES:
+        for inp in (out, *INT_DTYPES):
+            if out in layer._output_dtypes(inp):
+                found[out] = inp
+                break
+    return [(inp, out) for out, inp in found.items()]
+
+
+def _mode_cases() -> list[ModeCase]:
+    cases = []
+    for c in CASES:
+        cases.append(ModeCase(c.id, c.make))
+        for inp, out in _integer_outputs(c):
+            make = (lambda c_, o: lambda: c_.make(output_dtype=o))(c, out)
+            cases.append(ModeCase(f"{c.id}-{inp}-to-{out}", make, inp))
+    # Layers outside the parity table (other references, other outputs), same contract.
+    cases += [
+        ModeCase("canny-50-150", lambda: ff.Canny(50, 150), "uint8", 1),
+        ModeCase("canny-20-60-k5-l2", lambda: ff.Canny(20, 60, 5, True), "uint8", 3),
+        ModeCase("convert-scale-abs", lambda: ff.ConvertScaleAbs(1.7, -3.2), "float32"),
+        ModeCase("convert-scale-abs-int16", lambda: ff.ConvertScaleAbs(0.3, 5.0), "int16"),
+        ModeCase("median-k7-uint8", lambda: ff.MedianBlur(7, output_dtype="uint8"), "uint8"),
+        ModeCase("median-k3-uint8", lambda: ff.MedianBlur(3, output_dtype="uint8"), "uint8"),
+        ModeCase(
+            "filter-bank",
+            lambda: ff.FilterBank([ff.Sobel(1, 0), ff.GaussianBlur(5), ff.BoxFilter(3)]),
+        ),
+        ModeCase("edge-stem", lambda: ff.edge_stem(3, blur_ksize=5), "float32", 1),
+    ]
+    return cases
+
+
+MODE_CASES = _mode_cases()
+
+
+def _core_mode_cases() -> list[ModeCase]:
+    """Every float case, the layers outside the table, and each integer output of the first
+    case of each family (the exact integer paths are per family; their traces are what makes
+    a mode expensive): the cases of the modes that run beside the full-registry ones."""
+    seen: set[str] = set()
+    core = []
+    for c in MODE_CASES:
+        if "-to-" not in c.id:
+            core.append(c)
+            continue
+        family = c.id.split("-")[0]
+        out = c.id.rsplit("-to-", 1)[1]
+        if (family, out) not in seen:
+            seen.add((family, out))
+            core.append(c)
+    return core
+
+
+CORE_MODE_CASES = _core_mode_cases()
+
+
+def mode_input(case: ModeCase, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    """A deterministic image batch of ``case.dtype`` spanning its whole range."""
+    rng = np.random.default_rng(seed)
+    if case.dtype == "float32":
+        return rng.uniform(-40.0, 300.0, shape).astype(np.float32)
+    info = np.iinfo(case.dtype)
+    x = rng.integers(int(info.min), int(info.max) + 1, shape)
+    # smooth regions too, so edge and rank filters see structure, not only noise
+    x[..., : shape[-3] // 2, :, :] //= 4
+    return x.astype(case.dtype)

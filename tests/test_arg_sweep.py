@@ -475,23 +475,7 @@ def _cv_each(fn, img):
     return np.stack(outs)
 
 
-BOX_STATE_BUG = (
-    "box.py (not this change): eager ff.Blur(..., output_dtype='uint8') calls can differ from "
-    "cv2.blur after other Blur calls in the same process (a (2, 1) box, reflect, 4x8 image: "
-    "255 instead of 0 at column 0, while the same call alone matches); state-dependent, so "
-    "this family may pass or fail with the sweep's order (reported to the lead)"
-)
-
-
-@pytest.mark.parametrize(
-    "family",
-    [
-        pytest.param(f, marks=pytest.mark.xfail(reason=BOX_STATE_BUG, strict=False))
-        if f == "box"
-        else f
-        for f in FAMILIES
-    ],
-)
+@pytest.mark.parametrize("family", list(FAMILIES))
 def test_integer_outputs_equal_cv2(family):
     rng = np.random.default_rng(list(FAMILIES).index(family) + 2026)
     checked = 0

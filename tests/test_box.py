@@ -172,3 +172,26 @@ def test_long_windows_borders_anchors_small_sizes(border, size, ksize, anchor, r
         want8 = cv2.boxFilter(padded8, -1, ksize, anchor=(0, 0))[:h, :w]
         got8 = ff.box_uint8(bytes_in, ksize, anchor=anchor, border=border, border_value=int(value))
         np.testing.assert_array_equal(np.asarray(got8)[0], want8)
+
+
+@pytest.mark.parametrize("ksize", [(2, 1), (1, 2)])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_uint8_two_pixel_box_of_255s_is_opencvs_tail_byte(ksize, data_format):
+    """cv2's 8-bit 2-pixel mean of two 255s is ((510 + 2) * 2**22) >> 23 = 256: saturated to
+    255 in its vector loop, cast to 0 in its scalar tail (the last (W * C) % 16 values of a
+    row). Mostly-255 images of widths with and without a tail, eager and traced with unknown
+    sizes (the same layer, built on the first call's static shape)."""
+    rng = np.random.default_rng(5)
+    for shape in [(4, 8, 1), (5, 33, 1), (3, 70, 1), (4, 40, 3), (6, 7, 3)]:
+        img = np.where(rng.random(shape) < 0.8, 255, rng.integers(0, 256, shape)).astype(np.uint8)
+        want = cv2.blur(img, ksize, borderType=cv2.BORDER_REFLECT).reshape(shape)
+        assert (want == 0).any() or shape[1] * shape[2] % 16 == 0
+        layer = ff.Blur(ksize, border="reflect", output_dtype="uint8", data_format=data_format)
+        x = img[None] if data_format == "channels_last" else img[None].transpose(0, 3, 1, 2)
+        c = shape[2]
+        sig = (None, None, None, c) if data_format == "channels_last" else (None, c, None, None)
+        traced = tf.function(layer, input_signature=[tf.TensorSpec(sig, tf.uint8)])
+        for out in (layer(x), traced(x)):
+            got = np.asarray(out)[0]
+            got = got if data_format == "channels_last" else got.transpose(1, 2, 0)
+            np.testing.assert_array_equal(got, want, err_msg=f"{shape} {ksize}")

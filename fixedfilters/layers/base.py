@@ -84,6 +84,7 @@ from keras.layers import Layer
 from fixedfilters.borders import normalize_border
 from fixedfilters.exact import check_output_dtype, is_integer_dtype, saturate_cast
 from fixedfilters.kernels import _check_finite as check_real
+from fixedfilters.ops import filter_method, spatial_axes
 
 __all__ = [
     "follow_taps",
@@ -379,6 +380,18 @@ class FixedFilter(FixedLayer):
 
     def _filter(self, x):
         raise NotImplementedError
+
+    def _compute_path(self, x) -> str:
+        """``"stencil"`` or ``"conv"`` (:func:`fixedfilters.ops.filter_method`) for ``x``: from
+        the shape the layer was built with, so eager calls, ``tf.function``, ``predict`` and an
+        export run the same arithmetic; ``"conv"`` whenever ``x``'s height or width is unknown
+        (a layer built on static sizes and then traced without them: the stencil needs them).
+        The one place every family decides its path."""
+        h_axis, w_axis = spatial_axes(self.data_format)
+        if len(x.shape) == 4 and None in (x.shape[h_axis], x.shape[w_axis]):
+            return "conv"
+        built_shape = (self.get_build_config() or {}).get("input_shape")
+        return filter_method(built_shape or x, self.data_format)
 
     # -- output dtypes (OpenCV's ddepth) -------------------------------------------------------
     def _output_dtypes(self, input_dtype: str) -> tuple[str, ...]:

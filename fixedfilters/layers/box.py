@@ -174,7 +174,8 @@ def _box_stencil(x, factor, ksize, anchor, border, border_value, data_format, fi
     """The box filter of ``x`` (static height and width): the height pass, then the width pass
     (``finish``: ``None`` to scale by ``factor``, or ``("uint8", normalize, area)``)."""
     (kw, kh), (ax, ay) = ksize, anchor
-    shape = tuple(x.shape)
+    # an unknown batch (a Keras model, tf.function, tf.data) stays -1 in every reshape
+    shape = tuple(-1 if d is None else int(d) for d in x.shape)
     # channels innermost: channels-first input is viewed as (B * C, H, W, 1) planes
     z = x if data_format == "channels_last" else ops.reshape(x, (-1, shape[2], shape[3], 1))
     factor = ops.cast(factor, "float32")
@@ -259,7 +260,7 @@ class BoxFilter(SeparableFilter):
                 method="conv",
             )
 
-        if self._ff_method(x) != "stencil":
+        if self._compute_path(x) != "stencil":
             return general()
 
         def stencil():
@@ -410,19 +411,47 @@ def box_uint8(
     xf = _uint8_input(x, "box_uint8")
     area = kw * kh
     finish = ("uint8", normalize, area)
-    if None not in tuple(xf.shape) and filter_method(xf, data_format) == "stencil":
-        # float32 sums of bytes are exact integers in any order (below 2**24)
-        return _box_stencil(xf, 1.0, (kw, kh), anchor, border, value, data_format, finish)
     ones_x = ops.ones((1, kw), "float32")
     ones_y = ops.ones((1, kh), "float32")
-    s = sep_filter(
-        xf,
-        ones_x,
-        ones_y,
-        border=border,
-        border_value=value,
-        anchor=anchor,
-        data_format=data_format,
-        method="conv",
+
+    def box_sums(v):
+        return sep_filter(
+            v,
+            ones_x,
+            ones_y,
+            border=border,
+            border_value=value,
+            anchor=anchor,
+            data_format=data_format,
+            method="conv",
+        )
+
+    if None not in tuple(xf.shape) and filter_method(xf, data_format) == "stencil":
+        # float32 sums of bytes are exact integers in any order (below 2**24)
+        out = _box_stencil(xf, 1.0, (kw, kh), anchor, border, value, data_format, finish)
+    else:
+        out = _finish(box_sums(xf), 1.0, finish)
+    if normalize and area == 2:
+        # OpenCV divides a 2-pixel sum as ((s + 2) * 2**22) >> 23: 256 for two 255s. Its vector
+        # loop saturates that to 255; its scalar tail (the last (width * channels) % 16 values of
+        # each row, x86-64) casts it to uchar: 0. The only area whose quotient can pass 255.
+        both = box_sums(ops.cast(ops.equal(xf, 255.0), "float32")) == 2.0
+        out = ops.where(ops.logical_and(both, _row_tail(xf, data_format, 16)), 0, out)
+        out = ops.cast(out, "uint8")
+    return out
+
+
+def _row_tail(x, data_format: str, step: int):
+    """True where a value lies in OpenCV's scalar tail of its row: flat index ``col * C + c``
+    at or past ``step * floor(W * C / step)`` (broadcasts against ``x``)."""
+    c_axis, w_axis = (3, 2) if data_format == "channels_last" else (1, 3)
+    c = int(x.shape[c_axis])
+    w = x.shape[w_axis]
+    w = ops.shape(x)[w_axis] if w is None else int(w)
+    flat = ops.reshape(
+        ops.arange(0, w * c if isinstance(w, int) else w * c, dtype="int32"), (-1, c)
     )
-    return _finish(s, 1.0, finish)
+    tail = flat >= ((w * c) // step) * step
+    if data_format == "channels_last":
+        return tail[None, None, :, :]
+    return ops.transpose(tail)[None, :, None, :]

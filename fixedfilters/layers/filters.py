@@ -47,7 +47,7 @@ from fixedfilters.exact import (
     saturate_cast,
 )
 from fixedfilters.layers.base import SAME_DEPTH, FixedFilter, check_real, follow_taps, taps_equal
-from fixedfilters.ops import correlate2d, filter_method, sep_filter, xla_jit
+from fixedfilters.ops import correlate2d, sep_filter, xla_jit
 from fixedfilters.structuring import check_anchor
 
 _ALL_OUT = ("uint8", "int16", "uint16", "float32", "float64")
@@ -117,7 +117,7 @@ class SeparableFilter(FixedFilter):
             self.kernel_x,
             self.kernel_y,
             data_format=self.data_format,
-            method=self._ff_method(x),
+            method=self._compute_path(x),
             **self._sep_options(),
         )
 
@@ -130,13 +130,6 @@ class SeparableFilter(FixedFilter):
             border=self.border,
             border_value=self.border_value,
         )
-
-    def _ff_method(self, x) -> str:
-        """``"stencil"`` or ``"conv"``, from the shape the layer was built with (else ``x``'s),
-        so eager calls, tf.function, predict and an export with dynamic sizes all run the same
-        arithmetic."""
-        built_shape = (self.get_build_config() or {}).get("input_shape")
-        return filter_method(built_shape or x, self.data_format)
 
     def kernel2d(self) -> np.ndarray:
         """The 2-D kernel (sum of terms) from the current weights, ``scale`` not applied.
@@ -413,7 +406,7 @@ class Laplacian(SeparableFilter):
             self.kernel_x,
             self.kernel_y,
             data_format=self.data_format,
-            method=self._ff_method(xf),
+            method=self._compute_path(xf),
             **options,
         )
         return saturate_cast(fma_f32(raw, self.scale, self.delta), output_dtype)
@@ -699,10 +692,7 @@ class Filter2D(FixedFilter):
 
     def _filter(self, x):
         kernel = ops.cast(self.kernel, x.dtype)
-        # the path is chosen once, from the build shape (as the separable layers do), so eager
-        # calls, tf.function and an export with dynamic sizes run the same arithmetic
-        built_shape = (self.get_build_config() or {}).get("input_shape")
-        method = filter_method(built_shape or x, self.data_format)
+        method = self._compute_path(x)  # from the build shape (FixedFilter._compute_path)
         if method == "stencil" and _merged_direct_applies(x, kernel, self.data_format):
             out = merged_direct_2d(x, kernel, anchor=self.anchor, **self._common)
         else:

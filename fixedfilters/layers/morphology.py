@@ -580,7 +580,6 @@ class MorphologyEx(FixedFilter):
         return SAME_DEPTH.get(input_dtype, ())
 
     def _filter(self, x):
-        built_shape = (self.get_build_config() or {}).get("input_shape")
         return morphology(
             x,
             self.op,
@@ -590,7 +589,7 @@ class MorphologyEx(FixedFilter):
             border=self.border,
             border_value=self.border_value,
             data_format=self.data_format,
-            method=filter_method(built_shape or x, self.data_format),
+            method=self._compute_path(x),
             input_dtype=getattr(self, "_input_dtype", None),
             kernel=self.kernel,
         )

@@ -529,18 +529,11 @@ class _Pyramid(FixedFilter):
             self._sizes(inputs.shape[h_axis], inputs.shape[w_axis])
         return super().call(inputs)
 
-    def _method(self, x) -> str:
-        """``"stencil"`` (XLA-compiled) or ``"conv"`` (plain ops, the same arithmetic), from the
-        shape the layer was built with (else ``x``'s): :func:`fixedfilters.ops.filter_method`,
-        so eager calls, tf.function, predict and an export with dynamic sizes all agree."""
-        built_shape = (self.get_build_config() or {}).get("input_shape")
-        return filter_method(built_shape or x, self.data_format)
-
     def _filter(self, x):
         kx = ops.cast(self.kernel_x, x.dtype)[0]
         ky = ops.cast(self.kernel_y, x.dtype)[0]
         spec = (self._up, self.dstsize, self.border, self.data_format, False)
-        return _run(x, kx, ky, spec, self._method(x))
+        return _run(x, kx, ky, spec, self._compute_path(x))
 
     def _filter_exact(self, x, output_dtype: str):
         # OpenCV's integer step (int32 sums with the taps 1 4 6 4 1, then its rounding shift)
@@ -551,7 +544,7 @@ class _Pyramid(FixedFilter):
         standard = taps_equal([self.kernel_x, self.kernel_y], [_TAPS[None, :], _TAPS[None, :]])
         return follow_taps(
             standard,
-            lambda: _exact_step(x, spec, self._method(x)),
+            lambda: _exact_step(x, spec, self._compute_path(x)),
             lambda: FixedFilter._filter_exact(self, x, output_dtype),
         )
 
