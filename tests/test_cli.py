@@ -593,6 +593,12 @@ def _layer_parameters(layer: type) -> dict[str, inspect.Parameter]:
     Scharr's ``ksize``) or ignores (GaussianBlur's ``scale``) is not in its config."""
     from fixedfilters.layers.base import FixedFilter, FixedLayer
 
+    # the parents' arguments a layer refuses or fixes itself (base.FixedLayer's one rule)
+    refused = {
+        name
+        for klass in layer.__mro__
+        for name in {**vars(klass).get("_refused_args", {}), **vars(klass).get("_fixed_args", {})}
+    }
     parameters: dict[str, inspect.Parameter] = {}
     for klass in layer.__mro__:
         if klass in (FixedFilter, FixedLayer):
@@ -604,7 +610,8 @@ def _layer_parameters(layer: type) -> dict[str, inspect.Parameter]:
             if parameter.kind is inspect.Parameter.VAR_KEYWORD:
                 forwards = True
             elif name != "self" and parameter.kind is not inspect.Parameter.VAR_POSITIONAL:
-                parameters.setdefault(name, parameter)  # the subclass's default wins
+                if name not in refused or klass is layer:
+                    parameters.setdefault(name, parameter)  # the subclass's default wins
         if not forwards:
             break
     required = {k: _SAMPLE_VALUES[k] for k, p in parameters.items() if p.default is p.empty}

@@ -183,8 +183,15 @@ def test_gaussian_photo_and_weights_are_the_taps():
     small.build(photo.shape)
     small.set_weights([kx, kx])
     assert_same_bytes(small(photo), cv2.GaussianBlur(photo[0], (3, 3), 0)[None])
-    small.set_weights([np.array([[0, 1, 0]], np.float32), kx])
-    assert_same_bytes(small(photo), cv2.GaussianBlur(photo[0], (1, 3), 0)[None], "changed taps")
+    # other taps: OpenCV's fixed point is the result of its Gaussian taps only, so the output is
+    # the float correlation with the weights, rounded half to even and saturated
+    ky = np.array([[0, 1, 0]], np.float32)
+    small.set_weights([ky, kx])
+    blurred = cv2.sepFilter2D(
+        photo[0].astype(np.float64), cv2.CV_64F, ky[0], kx[0], borderType=cv2.BORDER_REFLECT_101
+    )
+    want = np.clip(np.rint(blurred), 0, 255).astype(np.uint8)[None]
+    assert_same_bytes(small(photo), want, "changed taps")
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int16", "uint16", "int32", "float32", "float64"])

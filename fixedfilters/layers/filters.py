@@ -514,11 +514,20 @@ class GaussianBlur(SeparableFilter):
                 )
         src = standardize_dtype(x.dtype)
         if src == "int16":
-            # OpenCV's float32 sepFilter2D, operation for operation, then saturate_cast
-            v = gaussian_blur_f32(
-                x, self.kernel_x[0], self.kernel_y[0], src_dtype=src, **self._common
+            # OpenCV's float32 sepFilter2D, operation for operation (its symmetric-kernel row
+            # sums), then saturate_cast: while the weights hold the Gaussian taps; other weights
+            # give the float result from them, rounded and saturated (decided in the graph)
+            taps = self._initial_taps()
+            return follow_taps(
+                taps_equal([self.kernel_x, self.kernel_y], [taps["kernel_x"], taps["kernel_y"]]),
+                lambda: saturate_cast(
+                    gaussian_blur_f32(
+                        x, self.kernel_x[0], self.kernel_y[0], src_dtype=src, **self._common
+                    ),
+                    output_dtype,
+                ),
+                lambda: super(GaussianBlur, self)._filter_exact(x, output_dtype),
             )
-            return saturate_cast(v, output_dtype)
         return super()._filter_exact(x, output_dtype)
 
     def get_config(self) -> dict:
