@@ -317,9 +317,15 @@ if ON_TF:
         ("static", "retrace_unknown_sizes", "large", "core"),
     ]
 if BACKEND == "jax":
-    # the JAX leg runs in one process beside the TensorFlow suite: the core cases everywhere
-    MATRIX = [(shapes, mode, size, "core") for shapes, mode, size, _ in MATRIX]
-    MATRIX += [("static", "jax_jit", "small", "core"), ("static", "jax_jit", "large", "core")]
+    # The JAX leg runs in one process beside the TensorFlow suite, and every jitted group is one
+    # long XLA compile: jitted predict at both sizes, jax.jit of a stateless call, .keras, for
+    # the core cases (JAX has no unknown sizes inside a trace; fit is TensorFlow's leg above).
+    MATRIX = [
+        ("static", "predict", "small", "core"),
+        ("static", "predict", "large", "core"),
+        ("static", "jax_jit", "large", "core"),
+        ("static", "keras_file", "small", "core"),
+    ]
 CASE_SETS = {"all": MODE_CASES, "core": CORE_MODE_CASES}
 MODES = {
     "predict": mode_predict,

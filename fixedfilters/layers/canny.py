@@ -230,9 +230,11 @@ def _shift_rows(x, down: bool, k=1):
     h = ops.shape(x)[1]
     if not isinstance(k, int):
         zeros = ops.zeros_like(x)
+        # one integer type for every start index (JAX with x64 makes the literal 0 int64)
+        start = [ops.cast(i, "int32") for i in (0, h - k if down else k, 0)]
         if down:
-            return ops.slice(ops.concatenate([zeros, x], axis=1), (0, h - k, 0), ops.shape(x))
-        return ops.slice(ops.concatenate([x, zeros], axis=1), (0, k, 0), ops.shape(x))
+            return ops.slice(ops.concatenate([zeros, x], axis=1), start, ops.shape(x))
+        return ops.slice(ops.concatenate([x, zeros], axis=1), start, ops.shape(x))
     zeros = ops.zeros_like(x[:, :1])  # x[:, :k] would be short when the height is below k
     if k > 1:
         zeros = ops.concatenate([zeros] * k, axis=1)
