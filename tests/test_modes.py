@@ -152,6 +152,15 @@ def _as_list(outs) -> list:
     return list(outs) if isinstance(outs, (list, tuple)) else [outs]
 
 
+def _in_chunks(fn, g: Group) -> list[np.ndarray]:
+    """``fn`` (a function of the input dict) on batches of CHUNK, outputs concatenated."""
+    chunks = [
+        _as_list(fn({k: v[i : i + CHUNK] for k, v in g.data.items()}))
+        for i in range(0, BATCH, CHUNK)
+    ]
+    return [np.concatenate([_np(ch[j]) for ch in chunks]) for j in range(len(g.cases))]
+
+
 def _batches(g: Group):
     """The data in batches of CHUNK (TensorFlow: a dataset with an unknown batch size, so
     ``predict`` traces once; JAX: arrays, ``predict`` batches them itself)."""
@@ -176,11 +185,7 @@ def mode_tf_function(g: Group) -> list[str]:
     }
     fn = tf.function(lambda d: g.model(d), input_signature=[spec])
     # two batch sizes through the same concrete function
-    chunks = [
-        _as_list(fn({k: v[i : i + CHUNK] for k, v in g.data.items()}))
-        for i in range(0, BATCH, CHUNK)
-    ]
-    outs = [np.concatenate([_np(ch[j]) for ch in chunks]) for j in range(len(g.cases))]
+    outs = _in_chunks(fn, g)
     return g.compare(outs, "tf.function")
 
 
@@ -244,11 +249,7 @@ def mode_jax_jit(g: Group) -> list[str]:
     tv = [v.value for v in g.model.trainable_variables]
     ntv = [v.value for v in g.model.non_trainable_variables]
     fn = jax.jit(lambda d: g.model.stateless_call(tv, ntv, d)[0])
-    chunks = [
-        _as_list(fn({k: v[i : i + CHUNK] for k, v in g.data.items()}))
-        for i in range(0, BATCH, CHUNK)
-    ]
-    outs = [np.concatenate([_np(ch[j]) for ch in chunks]) for j in range(len(g.cases))]
+    outs = _in_chunks(fn, g)
     return g.compare(outs, "jax.jit stateless_call")
 
 
@@ -260,11 +261,7 @@ def mode_retrace_unknown_sizes(g: Group) -> list[str]:
 
     spec = {k: tf.TensorSpec((None, None, None, v.shape[-1]), v.dtype) for k, v in g.data.items()}
     fn = tf.function(lambda d: g.model(d), input_signature=[spec])
-    chunks = [
-        _as_list(fn({k: v[i : i + CHUNK] for k, v in g.data.items()}))
-        for i in range(0, BATCH, CHUNK)
-    ]
-    outs = [np.concatenate([_np(ch[j]) for ch in chunks]) for j in range(len(g.cases))]
+    outs = _in_chunks(fn, g)
     return _close(g.cases, outs, g.eager)
 
 
