@@ -37,7 +37,7 @@ JAX_SHARDS = {
         100,
     ),
     # the registry in every Keras mode that exists on JAX (predict, jit, fit, .keras)
-    "modes": ("tests/test_modes.py", "", 10),
+    "modes": ("tests/test_modes.py", "", 5),
 }
 
 
