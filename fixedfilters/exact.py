@@ -172,14 +172,21 @@ def filter2d_f32(
             # of plain float32 adds is regrouped by TensorFlow's graph optimizer (AddN), so
             # tf.function and predict summed in another order than eager and OpenCV
             split = ops.cast(ops.cast(split, wide) + ops.cast(prod, wide), "float32")
-    # The scalar tail: flat index (x * channels + c) >= 4 * floor(width * channels / 4).
-    c_axis = 3 if data_format == "channels_last" else 1
+    return ops.where(row_tail(x, data_format, 4), split, fused)
+
+
+def row_tail(x, data_format: str, step: int):
+    """True where a value of ``x`` lies in OpenCV's scalar tail of its row: flat index
+    ``col * channels + c`` at or past ``step * floor(width * channels / step)`` (the values
+    its SIMD loop leaves over). A mask that broadcasts against ``x``; the width may be dynamic."""
+    c_axis, w_axis = (3, 2) if data_format == "channels_last" else (1, 3)
     c = int(x.shape[c_axis])
-    wc = _int(w) * c  # a Python int when static (a JAX trace needs a concrete arange bound)
+    wc = _int(ops.shape(x)[w_axis]) * c  # a Python int when static (JAX needs it concrete)
     flat = ops.reshape(ops.arange(0, wc, dtype="int32"), (-1, c))  # (W, C)
-    tail = flat >= (wc // 4) * 4
-    tail = tail if data_format == "channels_last" else ops.transpose(tail)[:, None, :]
-    return ops.where(tail, split, fused)
+    tail = flat >= (wc // step) * step
+    if data_format == "channels_last":
+        return tail[None, None, :, :]
+    return ops.transpose(tail)[None, :, None, :]
 
 
 def _f32(value: float):
@@ -285,6 +292,21 @@ def _split_pixels(lanes: int, tail_fused: bool, channels: int):
 def _int(n):
     """A static size stays a Python int (JAX traces need concrete ``arange`` bounds)."""
     return n if isinstance(n, int) else ops.cast(n, "int32")
+
+
+def _exact_terms_sum(x, terms, **options):
+    """The exact integer sum of separable correlations ``[(kx, ky), ...]`` (1-D tap tensors of
+    static length), each by :func:`_exact_sep`."""
+    total = None
+    for kx, ky in terms:
+        part = _exact_sep(
+            x,
+            [kx[j] for j in range(int(kx.shape[0]))],
+            [ky[i] for i in range(int(ky.shape[0]))],
+            **options,
+        )
+        total = part if total is None else total + part
+    return total
 
 
 def _window(x, axis: int, start: int, length):
@@ -598,15 +620,7 @@ def laplacian_opencv(
     options = dict(border=border, border_value=border_value, data_format=data_format)
     refs = kernels.laplacian_terms(ksize)
     if src_dtype == "uint8" and ksize <= 5:
-        total = None
-        for kx, ky in terms:
-            part = _exact_sep(
-                x,
-                [kx[j] for j in range(int(kx.shape[0]))],
-                [ky[i] for i in range(int(ky.shape[0]))],
-                **options,
-            )
-            total = part if total is None else total + part
+        total = _exact_terms_sum(x, terms, **options)
     else:
         total = None
         for (kx, ky), (ref_x, _) in zip(terms, refs, strict=True):
@@ -702,16 +716,9 @@ def laplacian_ipp(
     ``filter2D``'s float32 sum over the scaled taps, which rounds differently (measured:
     ``scale=0.1, delta=2.5`` differs on ~2% of uint8 values). ``terms``: ``[(kx, ky), ...]``,
     the 1-D integer taps of each separable term (the layer's weights)."""
-    options = dict(border=border, border_value=border_value, data_format=data_format)
-    total = None
-    for kx, ky in terms:
-        part = _exact_sep(
-            x,
-            [kx[j] for j in range(int(kx.shape[0]))],
-            [ky[i] for i in range(int(ky.shape[0]))],
-            **options,
-        )
-        total = part if total is None else total + part
+    total = _exact_terms_sum(
+        x, terms, border=border, border_value=border_value, data_format=data_format
+    )
     d = saturate_cast(total, "int16")
     return saturate_cast(fma_f32(d, scale, delta), dst_dtype)
 

@@ -44,6 +44,7 @@ from keras.saving import register_keras_serializable
 
 from fixedfilters import kernels
 from fixedfilters.borders import border_index, normalize_border
+from fixedfilters.exact import row_tail
 from fixedfilters.layers.base import FixedFilter, check_data_format, follow_taps, taps_equal
 from fixedfilters.layers.filters import SeparableFilter
 from fixedfilters.ops import _slice, _strip, filter_method, sep_filter, xla_jit
@@ -436,22 +437,6 @@ def box_uint8(
         # loop saturates that to 255; its scalar tail (the last (width * channels) % 16 values of
         # each row, x86-64) casts it to uchar: 0. The only area whose quotient can pass 255.
         both = box_sums(ops.cast(ops.equal(xf, 255.0), "float32")) == 2.0
-        out = ops.where(ops.logical_and(both, _row_tail(xf, data_format, 16)), 0, out)
+        out = ops.where(ops.logical_and(both, row_tail(xf, data_format, 16)), 0, out)
         out = ops.cast(out, "uint8")
     return out
-
-
-def _row_tail(x, data_format: str, step: int):
-    """True where a value lies in OpenCV's scalar tail of its row: flat index ``col * C + c``
-    at or past ``step * floor(W * C / step)`` (broadcasts against ``x``)."""
-    c_axis, w_axis = (3, 2) if data_format == "channels_last" else (1, 3)
-    c = int(x.shape[c_axis])
-    w = x.shape[w_axis]
-    w = ops.shape(x)[w_axis] if w is None else int(w)
-    flat = ops.reshape(
-        ops.arange(0, w * c if isinstance(w, int) else w * c, dtype="int32"), (-1, c)
-    )
-    tail = flat >= ((w * c) // step) * step
-    if data_format == "channels_last":
-        return tail[None, None, :, :]
-    return ops.transpose(tail)[None, :, None, :]
